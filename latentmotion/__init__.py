@@ -1,0 +1,35 @@
+"""latentmotion: turn any pretrained image GAN into a video generator.
+
+Public names are imported lazily, so that `import latentmotion` (and the CLI) start without
+loading torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "ImageGeneratorBackend": "latentmotion.backend",
+    "LatentSpace": "latentmotion.backend",
+    "ModuleBackend": "latentmotion.module_backend",
+    "hookimpl": "latentmotion.hookspecs",
+    "get_backend": "latentmotion.plugins",
+    "backends": "latentmotion.plugins",
+    "PCABasis": "latentmotion.basis",
+    "MotionGenerator": "latentmotion.motion",
+    "LatentMotionPipeline": "latentmotion.pipeline",
+    "TrainConfig": "latentmotion.train",
+    "Trainer": "latentmotion.train",
+    "LatentMotionError": "latentmotion.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'latentmotion' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

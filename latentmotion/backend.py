@@ -1,0 +1,167 @@
+"""The interface an image generator implements to become a latentmotion backend.
+
+A backend is a frozen, differentiable image generator with a declared latent space. The motion
+generator walks through that space; the backend renders every step. Plugins register backends
+through the [register_backends][latentmotion.hookspecs.register_backends] hook.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import attrs
+import torch
+from torch import nn
+
+from latentmotion.errors import ShapeError
+
+
+@attrs.frozen
+class LatentSpace:
+    """The latent space a backend renders from.
+
+    A content code is a vector of `dim + condition_dim` numbers. The first `dim` are the space
+    the motion moves in (StyleGAN2's W, BigGAN's Z); the last `condition_dim` are a condition that
+    stays fixed within a video (BigGAN's class embedding). The PCA basis spans only the first part.
+
+    Attributes:
+        name: Short name of the space, e.g. `"w"` or `"z"`.
+        dim: Dimension of the space the motion moves in.
+        condition_dim: Dimension of the per-video condition appended to each code (0 = none).
+        description: How content codes are drawn, for humans.
+    """
+
+    name: str
+    dim: int = attrs.field(validator=attrs.validators.gt(0))
+    condition_dim: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    description: str = ""
+
+    @property
+    def total_dim(self) -> int:
+        """Length of a full content code: `dim + condition_dim`."""
+        return self.dim + self.condition_dim
+
+
+class ImageGeneratorBackend(nn.Module, abc.ABC):
+    """A frozen, differentiable image generator with a declared latent space.
+
+    Subclasses set `latent_space`, `resolution` and `options` in `__init__` and implement
+    [sample_latents][latentmotion.backend.ImageGeneratorBackend.sample_latents] and
+    [synthesize][latentmotion.backend.ImageGeneratorBackend.synthesize]. Generators with noise
+    inputs also implement [sample_noise][latentmotion.backend.ImageGeneratorBackend.sample_noise],
+    so that one noise draw can be shared by all frames of a video.
+
+    Attributes:
+        name: The registered backend name, e.g. `"stylegan2"`.
+        latent_space: The latent space of this generator.
+        resolution: Side of the square images it renders, in pixels.
+        options: JSON-serialisable keyword arguments that rebuild this backend through
+            `latentmotion.get_backend(name, **options)`; saved with trained pipelines.
+    """
+
+    name: str
+    latent_space: LatentSpace
+    resolution: int
+    options: dict[str, Any]
+
+    @abc.abstractmethod
+    def sample_latents(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw content codes from the generator's prior; the PCA basis is fitted on these.
+
+        Args:
+            n: Number of codes.
+            generator: Random number generator (on CPU) for reproducible draws.
+
+        Returns:
+            `[n, latent_space.total_dim]` codes on the backend's device.
+        """
+
+    @abc.abstractmethod
+    def synthesize(self, latents: torch.Tensor, *, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Render images from content codes, differentiably with respect to `latents`.
+
+        Args:
+            latents: `[N, latent_space.total_dim]` codes.
+            noise: Noise inputs from `sample_noise(N)` (each tensor `[N, ...]`), or None for the
+                generator's deterministic rendering.
+
+        Returns:
+            `[N, 3, resolution, resolution]` images in `[-1, 1]`.
+        """
+
+    def sample_noise(self, n: int, *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """Draw the generator's noise inputs for `n` images (empty for noise-free generators).
+
+        Args:
+            n: Number of images.
+            generator: Random number generator (on CPU) for reproducible draws.
+
+        Returns:
+            A list of tensors, each with leading dimension `n`.
+        """
+        return []
+
+    def invert(self, images: torch.Tensor, *, steps: int = 300, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Find content codes whose renderings match `images` (optimisation-based projection).
+
+        The default optimises the codes from the mean of the prior with a pixel and multi-scale
+        loss (see [project][latentmotion.inversion.project]); backends override it with their own
+        projector.
+
+        Args:
+            images: `[N, 3, resolution, resolution]` targets in `[-1, 1]`.
+            steps: Number of optimisation steps.
+            generator: Random number generator for the starting point.
+
+        Returns:
+            `[N, latent_space.total_dim]` codes.
+        """
+        from latentmotion.inversion import project
+
+        return project(self, images, steps=steps, generator=generator)
+
+    def freeze(self) -> ImageGeneratorBackend:
+        """Put the generator in eval mode with every weight frozen; gradients still reach the latents.
+
+        Returns:
+            This backend.
+        """
+        self.eval()
+        self.requires_grad_(False)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the generator's weights (CPU for a weightless generator)."""
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    def check_latents(self, latents: torch.Tensor) -> None:
+        """Raise a [ShapeError][latentmotion.errors.ShapeError] unless `latents` is `[N, total_dim]`.
+
+        Args:
+            latents: Codes to check.
+        """
+        expected = self.latent_space.total_dim
+        if latents.ndim != 2 or latents.shape[1] != expected:
+            raise ShapeError(
+                f"backend {self.name!r} expects latents of shape [N, {expected}] "
+                f"(latent space {self.latent_space.name!r}), got {list(latents.shape)}"
+            )
+
+    def check_images(self, images: torch.Tensor) -> None:
+        """Raise a [ShapeError][latentmotion.errors.ShapeError] unless `images` is `[N, 3, R, R]`.
+
+        Args:
+            images: Images to check.
+        """
+        r = self.resolution
+        if images.ndim != 4 or tuple(images.shape[1:]) != (3, r, r):
+            raise ShapeError(
+                f"backend {self.name!r} renders [N, 3, {r}, {r}] images; got {list(images.shape)}: "
+                f"resize or crop the images to {r}x{r} first"
+            )

@@ -1,0 +1,144 @@
+"""The plugin manager: built-in plugins plus the entry points of group `latentmotion`.
+
+Set `LATENTMOTION_LOAD_PLUGINS` to a comma-separated list of distribution names to load only those
+third-party plugins (an empty string loads none); built-ins always load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import sys
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, Callable
+
+import attrs
+import pluggy
+
+from latentmotion import hookspecs
+from latentmotion.errors import LatentMotionError, UnknownBackendError
+
+if TYPE_CHECKING:
+    from latentmotion.backend import ImageGeneratorBackend
+
+ENTRY_POINT_GROUP = "latentmotion"
+LOAD_PLUGINS_ENV = "LATENTMOTION_LOAD_PLUGINS"
+DEFAULT_PLUGINS = ("latentmotion.default_plugins.tiny",)
+
+pm = pluggy.PluginManager("latentmotion")
+pm.add_hookspecs(hookspecs)
+_loaded = False
+
+
+@attrs.frozen
+class BackendInfo:
+    """A registered backend and where it came from.
+
+    Attributes:
+        name: The name `get_backend` takes.
+        factory: `factory(**options)` builds the backend.
+        description: One line for humans.
+        plugin: Name of the plugin that registered it.
+        distribution: The installed distribution that ships the plugin.
+        version: That distribution's version.
+    """
+
+    name: str
+    factory: Callable[..., ImageGeneratorBackend] = attrs.field(repr=False)
+    description: str
+    plugin: str
+    distribution: str
+    version: str
+
+
+def load_plugins() -> None:
+    """Register the built-in plugins and the installed ones (once per process)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    allowed = os.environ.get(LOAD_PLUGINS_ENV)
+    if allowed is None:
+        if not hasattr(sys, "_called_from_test"):
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    else:
+        for name in filter(None, (part.strip() for part in allowed.split(","))):
+            load_distribution(name)
+    for plugin in DEFAULT_PLUGINS:
+        if not pm.has_plugin(plugin):
+            pm.register(importlib.import_module(plugin), plugin)
+
+
+def load_distribution(name: str) -> None:
+    """Register the `latentmotion` entry points of one installed distribution.
+
+    Args:
+        name: Distribution name, e.g. `"latentmotion-stylegan2"`.
+    """
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError as error:
+        raise LatentMotionError(f"{LOAD_PLUGINS_ENV} names {name!r}, which is not installed: pip install {name}") from error
+    for entry_point in dist.entry_points:
+        if entry_point.group == ENTRY_POINT_GROUP:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=entry_point.name)
+
+
+def backends() -> dict[str, BackendInfo]:
+    """Every registered backend, by name.
+
+    Returns:
+        A mapping from backend name to its [BackendInfo][latentmotion.plugins.BackendInfo].
+    """
+    load_plugins()
+    distributions = dict(pm.list_plugin_distinfo())
+    found: dict[str, BackendInfo] = {}
+    for impl in pm.hook.register_backends.get_hookimpls():
+        dist = distributions.get(impl.plugin)
+        if dist is not None:
+            distribution, version = dist.metadata["Name"], dist.version
+        else:
+            distribution, version = "latentmotion", _core_version()
+
+        def register(name: str, factory: Callable[..., Any], *, description: str = "", _impl=impl, _dist=(distribution, version)) -> None:
+            if name in found:
+                raise LatentMotionError(
+                    f"backend {name!r} is registered twice: by {found[name].plugin!r} and by {_impl.plugin_name!r}; uninstall one of them"
+                )
+            found[name] = BackendInfo(name, factory, description, _impl.plugin_name, *_dist)
+
+        impl.function(register=register)
+    return dict(sorted(found.items()))
+
+
+def get_backend(name: str, **options: Any) -> ImageGeneratorBackend:
+    """Build a registered backend, frozen and ready to render.
+
+    Args:
+        name: Backend name, e.g. `"tiny"` or `"stylegan2"`.
+        **options: Keyword arguments of the backend's factory (checkpoint path, Hub repo, ...).
+
+    Returns:
+        The backend, in eval mode with frozen weights.
+    """
+    from latentmotion.backend import ImageGeneratorBackend
+
+    available = backends()
+    if name not in available:
+        close = difflib.get_close_matches(name, available, n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise UnknownBackendError(
+            f"unknown backend {name!r}; available: {', '.join(available) or 'none'}.{hint} "
+            f"Install a plugin (e.g. pip install latentmotion-{name}) to add one."
+        )
+    backend = available[name].factory(**options)
+    if not isinstance(backend, ImageGeneratorBackend):
+        raise LatentMotionError(f"the factory of backend {name!r} returned {type(backend).__name__}, not an ImageGeneratorBackend")
+    return backend.freeze()
+
+
+def _core_version() -> str:
+    from latentmotion import __version__
+
+    return __version__
