@@ -29,6 +29,7 @@ DEFAULT_PLUGINS = ("latentmotion.default_plugins.tiny",)
 pm = pluggy.PluginManager("latentmotion")
 pm.add_hookspecs(hookspecs)
 _loaded = False
+_distributions: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
 
 
 @attrs.frozen
@@ -59,30 +60,39 @@ def load_plugins() -> None:
         return
     _loaded = True
     allowed = os.environ.get(LOAD_PLUGINS_ENV)
-    if allowed is None:
-        if not hasattr(sys, "_called_from_test"):
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    else:
-        for name in filter(None, (part.strip() for part in allowed.split(","))):
-            load_distribution(name)
+    wanted = None if allowed is None else {_canonical(name) for name in allowed.split(",") if name.strip()}
+    if wanted is not None or not hasattr(sys, "_called_from_test"):
+        found = set()
+        for dist in metadata.distributions():
+            name = _canonical(dist.metadata["Name"] or "")
+            if wanted is None or name in wanted:
+                for entry_point in dist.entry_points.select(group=ENTRY_POINT_GROUP):
+                    _register_entry_point(entry_point, dist)
+                    found.add(name)
+        for name in sorted((wanted or set()) - found):
+            raise LatentMotionError(f"{LOAD_PLUGINS_ENV} names {name!r}, which is not an installed latentmotion plugin: pip install {name}")
     for plugin in DEFAULT_PLUGINS:
         if not pm.has_plugin(plugin):
             pm.register(importlib.import_module(plugin), plugin)
 
 
-def load_distribution(name: str) -> None:
-    """Register the `latentmotion` entry points of one installed distribution.
-
-    Args:
-        name: Distribution name, e.g. `"latentmotion-stylegan2"`.
-    """
+def _register_entry_point(entry_point: metadata.EntryPoint, dist: metadata.Distribution) -> None:
+    """Import one plugin and register it, remembering the distribution it came from."""
+    if pm.has_plugin(entry_point.name):
+        return
     try:
-        dist = metadata.distribution(name)
-    except metadata.PackageNotFoundError as error:
-        raise LatentMotionError(f"{LOAD_PLUGINS_ENV} names {name!r}, which is not installed: pip install {name}") from error
-    for entry_point in dist.entry_points:
-        if entry_point.group == ENTRY_POINT_GROUP:
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=entry_point.name)
+        plugin = entry_point.load()
+    except Exception as error:
+        raise LatentMotionError(
+            f"plugin {entry_point.name!r} of {dist.metadata['Name']} {dist.version} failed to import ({type(error).__name__}: {error}); "
+            f"reinstall or uninstall it, or set {LOAD_PLUGINS_ENV} to the plugins you want"
+        ) from error
+    pm.register(plugin, name=entry_point.name)
+    _distributions[entry_point.name] = (dist.metadata["Name"], dist.version)
+
+
+def _canonical(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
 def backends() -> dict[str, BackendInfo]:
@@ -92,14 +102,9 @@ def backends() -> dict[str, BackendInfo]:
         A mapping from backend name to its [BackendInfo][latentmotion.plugins.BackendInfo].
     """
     load_plugins()
-    distributions = dict(pm.list_plugin_distinfo())
     found: dict[str, BackendInfo] = {}
     for impl in pm.hook.register_backends.get_hookimpls():
-        dist = distributions.get(impl.plugin)
-        if dist is not None:
-            distribution, version = dist.metadata["Name"], dist.version
-        else:
-            distribution, version = "latentmotion", _core_version()
+        distribution, version = _distributions.get(impl.plugin_name, ("latentmotion", _core_version()))
 
         def register(name: str, factory: Callable[..., Any], *, description: str = "", _impl=impl, _dist=(distribution, version)) -> None:
             if name in found:

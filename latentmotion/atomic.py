@@ -1,0 +1,33 @@
+"""Atomic file writes: a reader sees the old file or the new one, never a half-written one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it onto `path` if the block succeeds.
+
+    If the block raises, the temporary file is removed and an existing `path` is left untouched.
+
+    The temporary file is created by whoever writes it, so it gets the usual permissions.
+
+    Args:
+        path: The final destination.
+
+    Yields:
+        The temporary path to write to.
+    """
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        yield temp
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

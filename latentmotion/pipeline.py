@@ -1,0 +1,429 @@
+"""A trained video generator: backend + PCA basis + motion generator.
+
+    pipeline = LatentMotionPipeline.from_pretrained("path/or/hub-repo")
+    videos = pipeline.generate(4, 16, seed=0)            # [4, 16, 3, H, W] in [-1, 1]
+
+A pipeline folder holds `config.json` (backend name and options, motion sizes, library
+versions), `motion.safetensors`, `basis.safetensors` and a model card `README.md`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from einops import rearrange, repeat
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from latentmotion.atomic import atomic_path
+from latentmotion.backend import ImageGeneratorBackend
+from latentmotion.basis import PCABasis
+from latentmotion.errors import CheckpointError, ConfigError, ShapeError
+from latentmotion.motion import MotionConfig, MotionGenerator
+
+CONFIG_NAME = "config.json"
+MOTION_NAME = "motion.safetensors"
+BASIS_NAME = "basis.safetensors"
+MODEL_CARD_NAME = "README.md"
+FORMAT_VERSION = 1
+
+
+def stream_generator(seed: int, stream: int) -> torch.Generator:
+    """A CPU generator for one independent random stream of a seed (content, motion, ...).
+
+    Args:
+        seed: The user's seed.
+        stream: Index of the stream; different streams of one seed are uncorrelated.
+
+    Returns:
+        A seeded `torch.Generator`.
+    """
+    state = np.random.SeedSequence([seed, stream]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+CONTENT_STREAM, MOTION_STREAM = 0, 1
+
+
+def interpolate_trajectory(trajectory: torch.Tensor, factor: int) -> torch.Tensor:
+    """Insert `factor` evenly spaced codes between consecutive codes of a trajectory.
+
+    Args:
+        trajectory: `[B, T, D]` codes.
+        factor: Codes inserted between each pair (0 = unchanged).
+
+    Returns:
+        `[B, (T - 1) * (factor + 1) + 1, D]` codes.
+    """
+    if factor < 0:
+        raise ConfigError(f"interpolation factor must be >= 0, got {factor}")
+    if factor == 0 or trajectory.shape[1] < 2:
+        return trajectory
+    weights = torch.arange(factor + 1, dtype=trajectory.dtype, device=trajectory.device) / (factor + 1)  # [S]
+    start, end = trajectory[:, :-1, None], trajectory[:, 1:, None]  # [B, T-1, 1, D]
+    between = start + weights[:, None] * (end - start)  # [B, T-1, S, D]
+    return torch.cat([rearrange(between, "b t s d -> b (t s) d"), trajectory[:, -1:]], dim=1)
+
+
+class LatentMotionPipeline:
+    """Generate videos as trajectories in the latent space of a frozen image generator.
+
+    Args:
+        backend: The frozen image generator.
+        basis: The PCA basis of its latent space.
+        motion: The trained motion generator (its basis buffer is `basis.scaled(K)`).
+        n_frames: Default number of frames per video.
+        fps: Default frame rate of written videos.
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: ImageGeneratorBackend,
+        basis: PCABasis,
+        motion: MotionGenerator,
+        n_frames: int = 16,
+        fps: int = 10,
+    ) -> None:
+        basis.check_compatible(backend.latent_space)
+        if motion.config.latent_dim != backend.latent_space.total_dim:
+            raise ShapeError(
+                f"motion generator works on {motion.config.latent_dim}-d codes but backend {backend.name!r} "
+                f"takes {backend.latent_space.total_dim}-d codes"
+            )
+        self.backend = backend
+        self.basis = basis
+        self.motion = motion.to(backend.device).eval()
+        self.n_frames = n_frames
+        self.fps = fps
+
+    @property
+    def device(self) -> torch.device:
+        """The device the backend renders on."""
+        return self.backend.device
+
+    def to(self, device: str | torch.device) -> LatentMotionPipeline:
+        """Move the backend and the motion generator to `device`.
+
+        Args:
+            device: Target device.
+
+        Returns:
+            This pipeline.
+        """
+        self.backend.to(device)
+        self.motion.to(device)
+        return self
+
+    @torch.no_grad()
+    def trajectories(
+        self,
+        n_videos: int = 1,
+        n_frames: int | None = None,
+        *,
+        seed: int = 0,
+        content: torch.Tensor | None = None,
+        motion_noise: torch.Tensor | None = None,
+        content_seed: int | None = None,
+        motion_seed: int | None = None,
+    ) -> torch.Tensor:
+        """Latent trajectories without rendering.
+
+        Args:
+            n_videos: Number of videos B (ignored when `content` is given).
+            n_frames: Frames T per video (default: the pipeline's).
+            seed: Seed of both content and motion unless overridden below.
+            content: `[B, D]` content codes (e.g. from `backend.invert`); drawn when None.
+            motion_noise: `[B, T-1, N]` motion noise; the same noise on other content gives the
+                same motion. Drawn when None.
+            content_seed: Seed of the content codes (default `seed`).
+            motion_seed: Seed of the motion noise (default `seed`).
+
+        Returns:
+            `[B, T, D]` codes.
+        """
+        n_frames = self.n_frames if n_frames is None else n_frames
+        if n_frames < 1:
+            raise ConfigError(f"n_frames must be at least 1, got {n_frames}")
+        content_rng = stream_generator(seed if content_seed is None else content_seed, CONTENT_STREAM)
+        motion_rng = stream_generator(seed if motion_seed is None else motion_seed, MOTION_STREAM)
+        if content is None:
+            if n_videos < 1:
+                raise ConfigError(f"n_videos must be at least 1, got {n_videos}")
+            content = self.backend.sample_latents(n_videos, generator=content_rng)
+        self.backend.check_latents(content)
+        return self.motion(content.to(self.device), n_frames, motion_noise, generator=motion_rng).trajectory
+
+    @torch.no_grad()
+    def generate(
+        self,
+        n_videos: int = 1,
+        n_frames: int | None = None,
+        *,
+        seed: int = 0,
+        content: torch.Tensor | None = None,
+        motion_noise: torch.Tensor | None = None,
+        content_seed: int | None = None,
+        motion_seed: int | None = None,
+        interpolation: int = 0,
+        noise: bool = True,
+        batch_size: int = 64,
+    ) -> torch.Tensor:
+        """Generate videos.
+
+        Args:
+            n_videos: Number of videos B (ignored when `content` is given).
+            n_frames: Frames T per video before interpolation (default: the pipeline's).
+            seed: Seed of content, motion and generator noise unless overridden below.
+            content: `[B, D]` content codes; drawn when None.
+            motion_noise: `[B, T-1, N]` motion noise; drawn when None.
+            content_seed: Seed of the content codes and the per-video generator noise.
+            motion_seed: Seed of the motion noise.
+            interpolation: Codes inserted between consecutive frames (smoother, longer videos).
+            noise: Draw one generator-noise sample per video, shared by its frames (as in training);
+                False renders with the backend's deterministic noise.
+            batch_size: Frames rendered per backend call.
+
+        Returns:
+            `[B, T', 3, H, W]` videos in `[-1, 1]`, `T' = (T - 1) * (interpolation + 1) + 1`.
+        """
+        trajectory = self.trajectories(
+            n_videos, n_frames, seed=seed, content=content, motion_noise=motion_noise, content_seed=content_seed, motion_seed=motion_seed
+        )
+        trajectory = interpolate_trajectory(trajectory, interpolation)
+        videos, frames = trajectory.shape[:2]
+        per_video_noise = []
+        if noise:
+            noise_rng = stream_generator(seed if content_seed is None else content_seed, CONTENT_STREAM + 2)
+            per_video_noise = self.backend.sample_noise(videos, generator=noise_rng)
+        return render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
+
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Write `config.json`, `motion.safetensors`, `basis.safetensors` and a model card.
+
+        Each file is written atomically; an existing folder is updated in place.
+
+        Args:
+            directory: Target folder (created if missing).
+
+        Returns:
+            The folder.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.basis.save(directory / BASIS_NAME)
+        state = {name: tensor.detach().cpu().contiguous() for name, tensor in self.motion.state_dict().items()}
+        with atomic_path(directory / MOTION_NAME) as temp:
+            save_file(state, str(temp), metadata={"format": "pt"})
+        with atomic_path(directory / CONFIG_NAME) as temp:
+            temp.write_text(json.dumps(self.config(), indent=2) + "\n")
+        if not (directory / MODEL_CARD_NAME).exists():
+            with atomic_path(directory / MODEL_CARD_NAME) as temp:
+                temp.write_text(self.model_card())
+        return directory
+
+    def config(self) -> dict[str, Any]:
+        """The JSON configuration saved as `config.json`.
+
+        Returns:
+            Backend name and options, motion sizes, defaults and library versions.
+        """
+        from latentmotion import __version__
+
+        return {
+            "format_version": FORMAT_VERSION,
+            "backend": {"name": self.backend.name, "options": self.backend.options},
+            "latent_space": {"name": self.backend.latent_space.name, "dim": self.backend.latent_space.dim, "condition_dim": self.backend.latent_space.condition_dim},
+            "resolution": self.backend.resolution,
+            "motion": {
+                "latent_dim": self.motion.config.latent_dim,
+                "n_components": self.motion.config.n_components,
+                "hidden_dim": self.motion.config.hidden_dim,
+                "noise_dim": self.motion.config.noise_dim,
+                "step_scale": self.motion.config.step_scale,
+            },
+            "n_frames": self.n_frames,
+            "fps": self.fps,
+            "versions": {"latentmotion": __version__, "torch": torch.__version__.split("+")[0]},
+        }
+
+    def model_card(self) -> str:
+        """A short model card describing this pipeline.
+
+        Returns:
+            Markdown text with Hub metadata.
+        """
+        config = self.config()
+        return (
+            "---\nlibrary_name: latentmotion\ntags:\n- video-generation\n- gan\n- latentmotion\n---\n\n"
+            f"# latentmotion pipeline ({config['backend']['name']} backend)\n\n"
+            f"A MoCoGAN-HD motion generator over the `{config['latent_space']['name']}` latent space of the "
+            f"`{config['backend']['name']}` backend, rendering {config['resolution']}x{config['resolution']} videos "
+            f"of {config['n_frames']} frames by default.\n\n"
+            "```python\nfrom latentmotion import LatentMotionPipeline\n\n"
+            "pipeline = LatentMotionPipeline.from_pretrained(\"<this repo or folder>\")\n"
+            "videos = pipeline.generate(4, seed=0)  # [4, T, 3, H, W] in [-1, 1]\n```\n"
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path_or_repo_id: str | os.PathLike[str],
+        *,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        device: str | torch.device | None = None,
+    ) -> LatentMotionPipeline:
+        """Load a pipeline from a local folder or a Hugging Face Hub repository.
+
+        Args:
+            path_or_repo_id: A folder written by `save_pretrained`, or a Hub repo id `"org/name"`.
+            revision: Hub branch, tag or commit.
+            cache_dir: Hub cache folder (default: the Hub's).
+            local_files_only: Use only the Hub cache, never the network.
+            device: Where to put the backend and motion generator (default: CPU).
+
+        Returns:
+            The pipeline, with strictly checked weights.
+        """
+        from latentmotion.plugins import get_backend
+
+        directory = resolve_pipeline_folder(path_or_repo_id, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
+        config = read_config(directory)
+        backend = get_backend(config["backend"]["name"], **config["backend"].get("options", {}))
+        if device is not None:
+            backend.to(device)
+        basis = PCABasis.load(directory / BASIS_NAME)
+        motion_config = MotionConfig(**config["motion"])
+        motion = MotionGenerator(motion_config, basis=basis.scaled(motion_config.n_components))
+        load_motion_weights(motion, directory / MOTION_NAME)
+        return cls(backend=backend, basis=basis, motion=motion, n_frames=config.get("n_frames", 16), fps=config.get("fps", 10))
+
+
+def render(
+    backend: ImageGeneratorBackend,
+    trajectory: torch.Tensor,
+    noise: list[torch.Tensor],
+    *,
+    batch_size: int | None = None,
+) -> torch.Tensor:
+    """Render every code of a batch of trajectories through the backend.
+
+    Args:
+        backend: The generator.
+        trajectory: `[B, T, D]` codes.
+        noise: Per-video generator noise (each tensor `[B, ...]`), shared by the frames of a video;
+            empty for the backend's deterministic rendering.
+        batch_size: Frames per backend call (default: all `B * T` at once).
+
+    Returns:
+        `[B, T, 3, H, W]` frames in `[-1, 1]`; differentiable with respect to `trajectory`.
+    """
+    videos, frames = trajectory.shape[:2]
+    codes = rearrange(trajectory, "b t d -> (b t) d")
+    frame_noise = [repeat(tensor, "b ... -> (b t) ...", t=frames) for tensor in noise]
+    step = batch_size or len(codes)
+    chunks = [
+        backend.synthesize(codes[i : i + step], noise=[tensor[i : i + step] for tensor in frame_noise] or None)
+        for i in range(0, len(codes), step)
+    ]
+    return rearrange(torch.cat(chunks), "(b t) c h w -> b t c h w", b=videos)
+
+
+def resolve_pipeline_folder(
+    path_or_repo_id: str | os.PathLike[str],
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+) -> Path:
+    """Find a pipeline's folder: a local path as is, a Hub repo id through the Hub cache.
+
+    Args:
+        path_or_repo_id: Local folder or Hub repo id.
+        revision: Hub branch, tag or commit.
+        cache_dir: Hub cache folder.
+        local_files_only: Never reach the network.
+
+    Returns:
+        A local folder holding the pipeline's files.
+    """
+    path = Path(path_or_repo_id)
+    if path.is_dir():
+        return path
+    name = str(path_or_repo_id)
+    if path.exists() or name.count("/") != 1 or name.startswith((".", "/")):
+        raise CheckpointError(f"{name!r} is neither a pipeline folder nor a Hub repo id of the form 'org/name'")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        folder = snapshot_download(
+            name,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            allow_patterns=[CONFIG_NAME, MOTION_NAME, BASIS_NAME, MODEL_CARD_NAME],
+        )
+    except RepositoryNotFoundError as error:
+        raise CheckpointError(f"Hub repo {name!r} does not exist or is private (log in with `hf auth login` for private repos)") from error
+    except RevisionNotFoundError as error:
+        raise CheckpointError(f"Hub repo {name!r} has no revision {revision!r}") from error
+    except LocalEntryNotFoundError as error:
+        raise CheckpointError(
+            f"Hub repo {name!r} (revision {revision or 'main'}) is not in the local cache and the Hub cannot be reached "
+            "(offline mode or no network): download it once while online"
+        ) from error
+    except HfHubHTTPError as error:
+        raise CheckpointError(f"could not download Hub repo {name!r}: {error}") from error
+    return Path(folder)
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    """Read and check a pipeline's `config.json`.
+
+    Args:
+        directory: The pipeline folder.
+
+    Returns:
+        The parsed configuration.
+    """
+    path = directory / CONFIG_NAME
+    if not path.is_file():
+        raise CheckpointError(f"{directory} is not a latentmotion pipeline: it has no {CONFIG_NAME}")
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON: {error}") from error
+    missing = [key for key in ("backend", "motion") if key not in config]
+    if not isinstance(config, dict) or missing:
+        raise CheckpointError(f"{path} is not a latentmotion pipeline config: missing {', '.join(missing) or 'everything'}")
+    if config.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has format version {config['format_version']}; upgrade latentmotion to read it")
+    return config
+
+
+def load_motion_weights(motion: MotionGenerator, path: Path) -> None:
+    """Load a motion generator's weights from safetensors, strictly.
+
+    Args:
+        motion: The module to fill.
+        path: The `motion.safetensors` file.
+    """
+    if not path.is_file():
+        raise CheckpointError(f"motion weights {path} are missing")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"motion weights {path} are corrupt or truncated: {error}") from error
+    try:
+        motion.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(f"motion weights {path} do not fit the motion config in config.json: {error}") from error
+

@@ -1,0 +1,269 @@
+"""Read and write videos: mp4 (H.264 through PyAV), animated GIF and PNG frame grids.
+
+Videos in latentmotion are float tensors `[T, 3, H, W]` in `[-1, 1]`; a batch of videos is
+`[B, T, 3, H, W]`. [to_uint8][latentmotion.video.to_uint8] is the one place where such a tensor
+becomes 8-bit pixels. [read_video][latentmotion.video.read_video] goes the other way and returns
+the raw `uint8` frames of any container PyAV decodes.
+
+Every write is atomic: the file is written under a temporary name in the target folder and moved
+into place with `os.replace`, so a failed write never leaves a half-written file behind and never
+destroys the file that was there before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import torch
+from einops import rearrange
+from PIL import Image
+
+from latentmotion.atomic import atomic_path
+from latentmotion.errors import ConfigError, DatasetError, ShapeError
+
+VIDEO_SUFFIXES = (".mp4", ".gif", ".png")
+"""File suffixes [write_video][latentmotion.video.write_video] understands."""
+
+MP4_CRF = 18
+"""x264 constant rate factor of written mp4 files: 18 is visually lossless for most content."""
+
+
+def to_uint8(video: torch.Tensor) -> torch.Tensor:
+    """Convert images or videos in `[-1, 1]` to 8-bit pixels: `round((x + 1) * 127.5)`.
+
+    Values outside `[-1, 1]` are clamped first. Halves round to even, as `torch.round` does.
+
+    Args:
+        video: Floating-point tensor of any shape, values in `[-1, 1]`.
+
+    Returns:
+        `uint8` tensor of the same shape on the CPU, values in `[0, 255]`.
+
+    Raises:
+        ShapeError: `video` is not a floating-point tensor.
+    """
+    if not video.is_floating_point():
+        raise ShapeError(
+            f"expected a floating-point tensor in [-1, 1], got dtype {video.dtype}; "
+            "convert 8-bit pixels with `pixels.float() / 127.5 - 1`"
+        )
+    pixels = (video.detach().float().clamp(-1, 1) + 1) * 127.5
+    return pixels.round().to(torch.uint8).cpu()
+
+
+def write_video(path: str | os.PathLike[str], video: torch.Tensor, *, fps: float = 10) -> Path:
+    """Write one video, in a format chosen by the file suffix.
+
+    - `.mp4`: H.264 (libx264), pixel format yuv420p, constant rate factor
+      [MP4_CRF][latentmotion.video.MP4_CRF]. yuv420p needs an even width and height: an odd
+      side is padded by repeating its last row or column, so the file is one pixel larger there.
+    - `.gif`: animated GIF that loops forever, each frame shown `1 / fps` seconds (GIF stores
+      hundredths of a second). Colours are quantised to a 256-colour palette per frame, and
+      Pillow merges identical consecutive frames into one longer frame.
+    - `.png`: a single row of frames, as [write_grid][latentmotion.video.write_grid] draws it.
+
+    Args:
+        path: Target file; its folder must exist. Replaced atomically if it exists.
+        video: `[T, 3, H, W]` floating-point frames in `[-1, 1]` (clamped).
+        fps: Frames per second of `.mp4` and `.gif` files; ignored for `.png`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ConfigError: Unsupported suffix, missing folder, or `fps <= 0`.
+        ShapeError: `video` is not a `[T, 3, H, W]` floating-point tensor with `T >= 1`.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise ConfigError(
+            f"cannot write a video to {str(path)!r}: unsupported suffix {path.suffix!r}; "
+            f"use one of {', '.join(VIDEO_SUFFIXES)}"
+        )
+    if fps <= 0:
+        raise ConfigError(f"fps must be positive, got {fps}")
+    _check_videos(video, batched=False)
+    _check_folder(path)
+    if suffix == ".png":
+        return write_grid(path, video[None])
+    pixels = to_uint8(video)  # [T, 3, H, W]
+    with atomic_path(path) as temp:
+        if suffix == ".mp4":
+            _write_mp4(temp, pixels, fps=fps)
+        else:
+            frames = [Image.fromarray(rearrange(frame, "c h w -> h w c").numpy()) for frame in pixels]
+            frames[0].save(
+                temp, format="GIF", save_all=True, append_images=frames[1:],
+                duration=round(1000 / fps), loop=0,
+            )  # fmt: skip
+    return path
+
+
+def write_grid(path: str | os.PathLike[str], videos: torch.Tensor, *, padding: int = 2) -> Path:
+    """Write a batch of videos as one PNG image: one row per video, one column per frame.
+
+    Cells are separated by `padding` black pixels; there is no border around the grid, so the
+    image is `B * H + (B - 1) * padding` pixels high and `T * W + (T - 1) * padding` wide.
+
+    Args:
+        path: Target `.png` file; its folder must exist. Replaced atomically if it exists.
+        videos: `[B, T, 3, H, W]` floating-point frames in `[-1, 1]` (clamped).
+        padding: Black pixels between neighbouring cells, `>= 0`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ConfigError: Suffix other than `.png`, missing folder, or negative `padding`.
+        ShapeError: `videos` is not a `[B, T, 3, H, W]` floating-point tensor with `B, T >= 1`.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ConfigError(f"a frame grid is written as PNG; give a path ending in .png, not {str(path)!r}")
+    if padding < 0:
+        raise ConfigError(f"padding must be >= 0, got {padding}")
+    _check_videos(videos, batched=True)
+    _check_folder(path)
+    pixels = to_uint8(videos)  # [B, T, 3, H, W]
+    batch, time, _, height, width = pixels.shape
+    grid = torch.zeros(
+        3, batch * height + (batch - 1) * padding, time * width + (time - 1) * padding, dtype=torch.uint8
+    )
+    for b in range(batch):
+        for t in range(time):
+            top, left = b * (height + padding), t * (width + padding)
+            grid[:, top : top + height, left : left + width] = pixels[b, t]
+    with atomic_path(path) as temp:
+        Image.fromarray(rearrange(grid, "c h w -> h w c").numpy()).save(temp, format="PNG")
+    return path
+
+
+def read_video(path: str | os.PathLike[str], *, indices: Sequence[int] | None = None) -> torch.Tensor:
+    """Decode the frames of a video file (mp4, avi, webm, mov, mkv, gif, ...) as RGB pixels.
+
+    Only the first video stream is read. With `indices`, decoding stops after the last frame
+    asked for, so a short clip from the start of a long video is cheap.
+
+    Args:
+        path: Video file in any container and codec PyAV decodes.
+        indices: Frame numbers to return, counted from 0, in the order given (repeats allowed);
+            `None` returns every frame.
+
+    Returns:
+        `[T, 3, H, W]` `uint8` RGB frames, `T = len(indices)` or the length of the video.
+
+    Raises:
+        DatasetError: The file is missing, unreadable, has no video frames, or ends before
+            the largest of `indices`.
+        ConfigError: `indices` is empty or has a negative index.
+    """
+    path = Path(path)
+    if indices is not None and (len(indices) == 0 or min(indices) < 0):
+        raise ConfigError(f"frame indices must be a non-empty list of numbers >= 0, got {list(indices)}")
+    wanted = None if indices is None else set(indices)
+    last = None if indices is None else max(indices)
+    frames: dict[int, torch.Tensor] = {}
+    count = 0
+    with _open_for_reading(path) as (container, stream):
+        for count, frame in enumerate(container.decode(stream), start=1):
+            index = count - 1
+            if wanted is None or index in wanted:
+                frames[index] = torch.from_numpy(frame.to_ndarray(format="rgb24"))
+            if last is not None and index >= last:
+                break
+    if count == 0:
+        raise DatasetError(f"{str(path)!r} contains no decodable video frames")
+    if last is not None and last >= count:
+        raise DatasetError(f"{str(path)!r} has only {count} frames; frame {last} was requested")
+    order = range(count) if indices is None else indices
+    return rearrange(torch.stack([frames[index] for index in order]), "t h w c -> t c h w")
+
+
+def count_frames(path: str | os.PathLike[str]) -> int:
+    """Number of frames in the first video stream of a file.
+
+    Uses the frame count the container declares (mp4, mov); where there is none (webm, gif,
+    some avi files) the frames are counted by decoding the whole stream once.
+
+    Args:
+        path: Video file in any container and codec PyAV decodes.
+
+    Returns:
+        The number of frames, `>= 0`.
+
+    Raises:
+        DatasetError: The file is missing, unreadable, or has no video stream.
+    """
+    path = Path(path)
+    with _open_for_reading(path) as (container, stream):
+        if stream.frames > 0:
+            return stream.frames
+        return sum(1 for _ in container.decode(stream))
+
+
+def _check_folder(path: Path) -> None:
+    """Raise a ConfigError unless the folder `path` is to be written in exists."""
+    if not path.parent.is_dir():
+        raise ConfigError(f"folder {str(path.parent)!r} does not exist; create it before writing {path.name!r}")
+
+
+def _check_videos(videos: torch.Tensor, *, batched: bool) -> None:
+    """Raise a ShapeError unless `videos` is `[T, 3, H, W]` (or `[B, T, 3, H, W]`), non-empty, float."""
+    layout = "[B, T, 3, H, W]" if batched else "[T, 3, H, W]"
+    ndim = 5 if batched else 4
+    if (
+        not isinstance(videos, torch.Tensor)
+        or videos.ndim != ndim
+        or videos.shape[-3] != 3
+        or videos.numel() == 0
+        or not videos.is_floating_point()
+    ):
+        described = (
+            f"{type(videos).__name__} {tuple(videos.shape)} {videos.dtype}"
+            if isinstance(videos, torch.Tensor)
+            else type(videos).__name__
+        )
+        raise ShapeError(f"expected a non-empty float tensor {layout} in [-1, 1], got {described}")
+
+
+def _write_mp4(path: Path, pixels: torch.Tensor, *, fps: float) -> None:
+    """Encode 8-bit RGB frames as H.264 yuv420p in an mp4 container.
+
+    Args:
+        path: File to create.
+        pixels: `[T, 3, H, W]` uint8 frames.
+        fps: Frames per second, `> 0`.
+    """
+    # yuv420p stores colour at half resolution, so x264 needs even sides: repeat the last row/column.
+    if pixels.shape[2] % 2:
+        pixels = torch.cat([pixels, pixels[:, :, -1:]], dim=2)
+    if pixels.shape[3] % 2:
+        pixels = torch.cat([pixels, pixels[:, :, :, -1:]], dim=3)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.height, stream.width = pixels.shape[2], pixels.shape[3]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(MP4_CRF)}
+        for frame in rearrange(pixels, "t c h w -> t h w c").contiguous().numpy():
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+
+
+@contextlib.contextmanager
+def _open_for_reading(path: Path) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
+    """Open a file with PyAV and yield it with its first video stream; errors become DatasetError."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise DatasetError(f"{str(path)!r} has no video stream")
+            yield container, container.streams.video[0]
+    except (av.FFmpegError, OSError) as error:
+        detail = getattr(error, "strerror", None) or error
+        reason = "does not exist" if not path.exists() else f"cannot be read as a video: {detail}"
+        raise DatasetError(f"{str(path)!r} {reason}") from error

@@ -1,0 +1,132 @@
+"""The pipeline: generation controls, rendering, save/load."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import latentmotion
+from latentmotion.basis import PCABasis
+from latentmotion.errors import CheckpointError, ConfigError, ShapeError
+from latentmotion.motion import MotionConfig, MotionGenerator
+from latentmotion.pipeline import LatentMotionPipeline, interpolate_trajectory, render
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    backend = latentmotion.get_backend("tiny", resolution=16, dim=8)
+    basis = PCABasis.fit(backend, n_samples=2000, batch_size=500)
+    torch.manual_seed(0)
+    motion = MotionGenerator(MotionConfig(latent_dim=8, n_components=6, hidden_dim=16), basis=basis.scaled(6))
+    with torch.no_grad():  # a visible motion for the tests
+        motion.coefficients.bias.fill_(0.5)
+    return LatentMotionPipeline(backend=backend, basis=basis, motion=motion, n_frames=5, fps=8)
+
+
+def test_generate_shapes_range_and_determinism(pipeline):
+    videos = pipeline.generate(3, seed=1)
+    assert videos.shape == (3, 5, 3, 16, 16)
+    assert videos.min() >= -1 and videos.max() <= 1
+    assert torch.equal(videos, pipeline.generate(3, seed=1))
+    assert not torch.equal(videos, pipeline.generate(3, seed=2))
+    assert not torch.equal(videos[:, 0], videos[:, -1])  # it moves
+
+
+def test_content_and_motion_seeds_are_independent(pipeline):
+    base = pipeline.trajectories(2, 6, content_seed=1, motion_seed=1)
+    new_motion = pipeline.trajectories(2, 6, content_seed=1, motion_seed=2)
+    new_content = pipeline.trajectories(2, 6, content_seed=2, motion_seed=1)
+    assert torch.equal(base[:, 0], new_motion[:, 0])
+    assert not torch.equal(base[:, 1:], new_motion[:, 1:])
+    assert not torch.equal(base[:, 0], new_content[:, 0])
+
+
+def test_caller_supplied_content_and_motion_noise(pipeline):
+    content = pipeline.backend.sample_latents(2, generator=torch.Generator().manual_seed(3))
+    eps = torch.randn(2, 3, 8, generator=torch.Generator().manual_seed(4))
+    trajectory = pipeline.trajectories(content=content, n_frames=4, motion_noise=eps, seed=99)
+    assert torch.equal(trajectory[:, 0], content)
+    expected = pipeline.motion(content, 4, eps).trajectory
+    assert torch.allclose(trajectory, expected)
+    with pytest.raises(ShapeError):
+        pipeline.trajectories(content=torch.zeros(2, 7))
+
+
+def test_interpolation_inserts_evenly_spaced_codes():
+    trajectory = torch.tensor([[[0.0], [3.0], [6.0]]])
+    assert interpolate_trajectory(trajectory, 2).flatten().tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert torch.equal(interpolate_trajectory(trajectory, 0), trajectory)
+    with pytest.raises(ConfigError):
+        interpolate_trajectory(trajectory, -1)
+
+
+def test_generate_with_interpolation(pipeline):
+    videos = pipeline.generate(1, 4, interpolation=3, seed=0)
+    assert videos.shape[1] == (4 - 1) * 4 + 1
+    plain = pipeline.generate(1, 4, seed=0)
+    assert torch.allclose(videos[:, ::4], plain, atol=1e-6)
+
+
+def test_noise_is_shared_by_the_frames_of_a_video(pipeline):
+    backend = pipeline.backend
+    code = backend.sample_latents(1, generator=torch.Generator().manual_seed(0))
+    still = code.expand(2, 3, -1).contiguous()  # two videos of 3 identical codes
+    noise = backend.sample_noise(2, generator=torch.Generator().manual_seed(1))
+    frames = render(backend, still, noise)
+    assert torch.equal(frames[0, 0], frames[0, 2])
+    assert not torch.allclose(frames[0, 0], frames[1, 0])
+    assert torch.allclose(render(backend, still, noise, batch_size=2), frames, atol=1e-6)
+
+
+def test_generation_is_reproducible_without_noise(pipeline):
+    a = pipeline.generate(1, seed=0, noise=False)
+    b = pipeline.generate(1, seed=0, noise=True)
+    assert not torch.allclose(a, b)
+    assert torch.equal(a, pipeline.generate(1, seed=0, noise=False))
+
+
+def test_save_and_load_give_the_same_frames(pipeline, tmp_path):
+    folder = pipeline.save_pretrained(tmp_path / "pipe")
+    assert {p.name for p in folder.iterdir()} == {"config.json", "motion.safetensors", "basis.safetensors", "README.md"}
+    config = json.loads((folder / "config.json").read_text())
+    assert config["backend"] == {"name": "tiny", "options": {"resolution": 16, "dim": 8, "channels": 32, "seed": 0}}
+    loaded = LatentMotionPipeline.from_pretrained(folder)
+    assert torch.equal(loaded.generate(2, seed=5), pipeline.generate(2, seed=5))
+    assert (loaded.n_frames, loaded.fps) == (5, 8)
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_loading_is_strict(pipeline, tmp_path):
+    folder = pipeline.save_pretrained(tmp_path / "pipe")
+    state = load_file(str(folder / "motion.safetensors"))
+    state.pop("coefficients.bias")
+    state["extra"] = torch.zeros(1)
+    save_file(state, str(folder / "motion.safetensors"))
+    with pytest.raises(CheckpointError, match="coefficients.bias"):
+        LatentMotionPipeline.from_pretrained(folder)
+
+
+def test_corrupt_or_missing_files(pipeline, tmp_path):
+    folder = pipeline.save_pretrained(tmp_path / "pipe")
+    (folder / "motion.safetensors").write_bytes((folder / "motion.safetensors").read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        LatentMotionPipeline.from_pretrained(folder)
+    (folder / "config.json").unlink()
+    with pytest.raises(CheckpointError, match="no config.json"):
+        LatentMotionPipeline.from_pretrained(folder)
+    with pytest.raises(CheckpointError, match="neither a pipeline folder nor a Hub repo id"):
+        LatentMotionPipeline.from_pretrained(tmp_path / "does" / "not" / "exist")
+
+
+def test_basis_of_another_latent_space_is_refused(pipeline):
+    other = latentmotion.get_backend("tiny", resolution=16, dim=4)
+    with pytest.raises(latentmotion.LatentMotionError):
+        LatentMotionPipeline(backend=other, basis=pipeline.basis, motion=pipeline.motion)
+
+
+def test_bad_generation_arguments(pipeline):
+    with pytest.raises(ConfigError):
+        pipeline.generate(0)
+    with pytest.raises(ConfigError):
+        pipeline.generate(1, 0)

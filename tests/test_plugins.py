@@ -1,0 +1,192 @@
+"""Backends and plugins: the hook spec, entry points, LATENTMOTION_LOAD_PLUGINS, get_backend."""
+
+import textwrap
+
+import pytest
+import torch
+
+import latentmotion
+from latentmotion import plugins
+from latentmotion.backend import LatentSpace
+from latentmotion.errors import LatentMotionError, ShapeError, UnknownBackendError
+from latentmotion.hookspecs import hookimpl
+from latentmotion.module_backend import ModuleBackend
+
+
+class ConstantPlugin:
+    """A class-based plugin registering one backend that renders a constant image."""
+
+    __name__ = "constant-plugin"
+
+    @hookimpl
+    def register_backends(self, register):
+        register("constant", self.build, description="renders grey")
+
+    @staticmethod
+    def build(resolution=8):
+        return ModuleBackend(
+            name="constant",
+            generator=torch.nn.Sequential(torch.nn.Linear(4, 3 * resolution * resolution), torch.nn.Unflatten(1, (3, resolution, resolution)), torch.nn.Tanh()),
+            latent_space=LatentSpace("z", 4),
+            resolution=resolution,
+            options={"resolution": resolution},
+        )
+
+
+@pytest.fixture
+def constant_plugin():
+    plugins.pm.register(ConstantPlugin(), name="constant-plugin")
+    try:
+        yield
+    finally:
+        plugins.pm.unregister(name="constant-plugin")
+
+
+def test_builtin_tiny_backend_is_registered_like_a_plugin():
+    info = latentmotion.backends()["tiny"]
+    assert info.plugin == "latentmotion.default_plugins.tiny"
+    assert info.distribution == "latentmotion"
+    assert info.version == latentmotion.__version__
+
+
+def test_get_backend_returns_a_frozen_differentiable_generator():
+    backend = latentmotion.get_backend("tiny", resolution=16, dim=8)
+    assert not backend.training
+    assert all(not p.requires_grad for p in backend.parameters())
+    latents = backend.sample_latents(3, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    images = backend.synthesize(latents)
+    assert images.shape == (3, 3, 16, 16)
+    assert images.min() >= -1 and images.max() <= 1
+    images.sum().backward()
+    assert latents.grad is not None and latents.grad.abs().sum() > 0
+
+
+def test_tiny_backend_is_deterministic_under_its_seed():
+    a = latentmotion.get_backend("tiny", seed=3)
+    b = latentmotion.get_backend("tiny", seed=3)
+    c = latentmotion.get_backend("tiny", seed=4)
+    w = a.sample_latents(2, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a.synthesize(w), b.synthesize(w))
+    assert not torch.equal(a.synthesize(w), c.synthesize(w))
+
+
+def test_noise_changes_the_image_and_none_is_deterministic():
+    backend = latentmotion.get_backend("tiny")
+    w = backend.sample_latents(2, generator=torch.Generator().manual_seed(0))
+    noise = backend.sample_noise(2, generator=torch.Generator().manual_seed(1))
+    assert [tuple(n.shape) for n in noise] == [(2, 1, 4, 4)]
+    assert not torch.allclose(backend.synthesize(w, noise=noise), backend.synthesize(w))
+    assert torch.equal(backend.synthesize(w), backend.synthesize(w))
+
+
+def test_wrong_latent_or_image_shape_is_a_clear_error():
+    backend = latentmotion.get_backend("tiny", dim=8)
+    with pytest.raises(ShapeError, match=r"\[N, 8\]"):
+        backend.synthesize(torch.zeros(2, 9))
+    with pytest.raises(ShapeError, match="32x32"):
+        backend.invert(torch.zeros(1, 3, 16, 16))
+
+
+def test_unknown_backend_lists_the_available_ones():
+    with pytest.raises(UnknownBackendError) as error:
+        latentmotion.get_backend("tinny")
+    assert "available: tiny" in str(error.value)
+    assert "Did you mean 'tiny'" in str(error.value)
+
+
+def test_a_registered_plugin_adds_its_backend(constant_plugin):
+    available = latentmotion.backends()
+    assert set(available) >= {"tiny", "constant"}
+    assert available["constant"].plugin == "constant-plugin"
+    assert available["constant"].description == "renders grey"
+    backend = latentmotion.get_backend("constant", resolution=4)
+    assert backend.synthesize(torch.zeros(2, 4)).shape == (2, 3, 4, 4)
+
+
+def test_two_plugins_registering_one_name_is_an_error(constant_plugin):
+    class Again(ConstantPlugin):
+        __name__ = "again"
+
+    plugins.pm.register(Again(), name="again")
+    try:
+        with pytest.raises(LatentMotionError, match="registered twice"):
+            latentmotion.backends()
+    finally:
+        plugins.pm.unregister(name="again")
+
+
+def test_factory_must_return_a_backend():
+    class Broken:
+        __name__ = "broken"
+
+        @hookimpl
+        def register_backends(self, register):
+            register("broken", lambda: object())
+
+    plugins.pm.register(Broken(), name="broken")
+    try:
+        with pytest.raises(LatentMotionError, match="not an ImageGeneratorBackend"):
+            latentmotion.get_backend("broken")
+    finally:
+        plugins.pm.unregister(name="broken")
+
+
+def make_distribution(folder, module="fakeplug", dist="latentmotion-fake", version="0.3"):
+    """An installed-looking distribution with a `latentmotion` entry point, on sys.path."""
+    (folder / f"{module}.py").write_text(
+        textwrap.dedent(
+            """
+            from latentmotion.hookspecs import hookimpl
+
+            @hookimpl
+            def register_backends(register):
+                from latentmotion.tiny import tiny_backend
+                register("fake", lambda **options: tiny_backend(**options), description="from an entry point")
+            """
+        )
+    )
+    info = folder / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[latentmotion]\nfake = {module}\n")
+
+
+@pytest.fixture
+def fresh_plugin_manager(monkeypatch):
+    monkeypatch.setattr(plugins, "_loaded", False)
+    before = set(plugins.pm.get_plugins())
+    yield
+    for plugin in set(plugins.pm.get_plugins()) - before:
+        plugins.pm.unregister(plugin)
+
+
+def test_entry_points_load_with_their_distribution_and_version(tmp_path, monkeypatch, fresh_plugin_manager):
+    make_distribution(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("LATENTMOTION_LOAD_PLUGINS", "latentmotion-fake")
+    info = latentmotion.backends()["fake"]
+    assert (info.distribution, info.version, info.plugin) == ("latentmotion-fake", "0.3", "fake")
+    assert latentmotion.get_backend("fake", resolution=8).resolution == 8
+
+
+def test_empty_load_plugins_loads_only_builtins(tmp_path, monkeypatch, fresh_plugin_manager):
+    make_distribution(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("LATENTMOTION_LOAD_PLUGINS", "")
+    monkeypatch.delattr("sys._called_from_test")
+    assert "fake" not in latentmotion.backends()
+    assert "tiny" in latentmotion.backends()
+
+
+def test_without_the_variable_every_installed_plugin_loads(tmp_path, monkeypatch, fresh_plugin_manager):
+    make_distribution(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("LATENTMOTION_LOAD_PLUGINS", raising=False)
+    monkeypatch.delattr("sys._called_from_test")
+    assert "fake" in latentmotion.backends()
+
+
+def test_load_plugins_naming_a_missing_distribution(monkeypatch, fresh_plugin_manager):
+    monkeypatch.setenv("LATENTMOTION_LOAD_PLUGINS", "latentmotion-nope")
+    with pytest.raises(LatentMotionError, match="pip install latentmotion-nope"):
+        latentmotion.backends()

@@ -1,0 +1,237 @@
+"""Training end to end: both modes, checkpoints, exact resume, bad configurations, two processes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import latentmotion
+from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.pipeline import LatentMotionPipeline
+from latentmotion.train import ClipStream, TrainConfig, Trainer
+
+HERE = Path(__file__).parent
+
+
+class MovingSquares(torch.utils.data.Dataset):
+    """Procedural clips: a coloured square sliding right, starting at a random offset."""
+
+    def __init__(self, n_videos=6, n_frames=4, resolution=32):
+        self.n_videos, self.n_frames, self.resolution = n_videos, n_frames, resolution
+
+    def __len__(self):
+        return self.n_videos
+
+    def __getitem__(self, index):
+        start = int(torch.randint(0, 8, ()))
+        clip = -torch.ones(self.n_frames, 3, self.resolution, self.resolution)
+        for t in range(self.n_frames):
+            x = (start + 2 * t) % (self.resolution - 6)
+            clip[t, index % 3, 8:14, x : x + 6] = 1.0
+        return clip
+
+
+def small_config(**overrides):
+    values = dict(
+        backend_options={"resolution": 32, "dim": 8, "channels": 16},
+        basis_samples=1000,
+        n_components=6,
+        hidden_dim=16,
+        n_frames=4,
+        d_resolution=32,
+        batch_size=2,
+        steps=2,
+        g_steps=2,
+        d_channels=8,
+        d_layers=2,
+        contrastive_channels=4,
+        proj_dim=8,
+        queue_size=8,
+        checkpoint_every=1,
+        log_every=1,
+        preview_every=0,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def motion_state(trainer):
+    return {k: v.clone() for k, v in trainer.motion.state_dict().items()}
+
+
+@pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
+def test_training_updates_only_the_motion_generator(mode, tmp_path):
+    trainer = Trainer(small_config(mode=mode, preview_every=2), tmp_path, dataset=MovingSquares(), progress=False)
+    backend_before = {k: v.clone() for k, v in trainer.backend.state_dict().items()}
+    motion_before = motion_state(trainer)
+    pipeline = trainer.train()
+    assert all(torch.equal(v, trainer.backend.state_dict()[k]) for k, v in backend_before.items())
+    assert any(not torch.equal(v, trainer.motion.state_dict()[k]) for k, v in motion_before.items())
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2]
+    expected = {"g/total", "g/video", "g/image", "g/mi", "d/video", "d/gp", "d/image"}
+    if mode == "cross-domain":
+        expected |= {"g/match", "d/contrastive"}
+    assert expected <= set(records[0])
+    assert all(torch.isfinite(torch.tensor(v)) for r in records for v in r.values())
+    assert (tmp_path / "previews" / "step-0000002.png").is_file()
+    videos = pipeline.generate(2, 5, seed=0)
+    assert videos.shape == (2, 5, 3, 32, 32)
+    loaded = LatentMotionPipeline.from_pretrained(tmp_path / "pipeline")
+    assert torch.equal(loaded.generate(2, 5, seed=0), videos)
+
+
+def test_cross_domain_fills_the_queues_from_generator_steps(tmp_path):
+    trainer = Trainer(small_config(mode="cross-domain", steps=1), tmp_path, dataset=MovingSquares(), progress=False)
+    before = trainer.image_d.queue_real.clone()
+    trainer.train()
+    changed_rows = (trainer.image_d.queue_real != before).any(dim=1).sum()
+    assert changed_rows == 2 * 2  # batch 2 enqueued at each of the 2 generator steps
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    straight = Trainer(small_config(steps=4, checkpoint_every=2), tmp_path / "a", dataset=MovingSquares(), progress=False)
+    straight.train()
+    first = Trainer(small_config(steps=2, checkpoint_every=2), tmp_path / "b", dataset=MovingSquares(), progress=False)
+    first.train()
+    resumed = Trainer(small_config(steps=4, checkpoint_every=2), tmp_path / "b", dataset=MovingSquares(), resume=True, progress=False)
+    assert resumed.step == 2
+    resumed.train()
+    for name in ("motion", "video_d", "image_d"):
+        a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
+        for key in a:
+            assert torch.equal(a[key], b[key]), f"{name}.{key}"
+    log_a = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    log_b = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert [r["g/total"] for r in log_a] == [r["g/total"] for r in log_b]
+
+
+def test_resume_drops_log_lines_written_after_the_checkpoint(tmp_path):
+    Trainer(small_config(steps=3, checkpoint_every=2), tmp_path, dataset=MovingSquares(), progress=False).train()
+    torch.save(torch.load(tmp_path / "checkpoint.pt", weights_only=True) | {"step": 2}, tmp_path / "checkpoint.pt")
+    Trainer(small_config(steps=3, checkpoint_every=2), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+    assert [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()] == [1, 2]
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    Trainer(small_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False).train()
+    with pytest.raises(CheckpointError, match=r"hidden_dim \(16 -> 32\)"):
+        Trainer(small_config(steps=2, hidden_dim=32), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+
+
+def test_resume_without_a_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        Trainer(small_config(), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    Trainer(small_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False).train()
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        Trainer(small_config(steps=2), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+
+
+def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    trainer = Trainer(small_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False)
+    trainer.train()
+    good = (tmp_path / "checkpoint.pt").read_bytes()
+
+    def failing_save(obj, path, *args, **kwargs):
+        Path(path).write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save_checkpoint()
+    assert (tmp_path / "checkpoint.pt").read_bytes() == good
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_config_round_trips_through_json_and_toml(tmp_path):
+    config = small_config(mode="cross-domain", betas=(0.4, 0.9))
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    toml = tmp_path / "run.toml"
+    toml.write_text('mode = "cross-domain"\nbatch_size = 4\nbetas = [0.1, 0.2]\n[backend_options]\nresolution = 32\n')
+    loaded = TrainConfig.from_file(toml)
+    assert (loaded.mode, loaded.batch_size, loaded.betas, loaded.backend_options) == ("cross-domain", 4, (0.1, 0.2), {"resolution": 32})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"batch_sise": 4}, "unknown training option.*'batch_sise'"),
+        ({"batch_size": "4"}, "'batch_size' must be int"),
+        ({"lr": True}, "'lr' must be int or float"),
+        ({"mode": "sideways"}, "mode"),
+        ({"n_frames": 1}, "at least 2 frames"),
+        ({"steps": -1}, "steps must be >= 0"),
+        ({"data": 3}, "'data' must be str or null"),
+    ],
+)
+def test_bad_configs_name_the_key(values, message):
+    with pytest.raises((ConfigError, ValueError), match=message):
+        TrainConfig.from_dict(values)
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        TrainConfig.from_file(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot be parsed"):
+        TrainConfig.from_file(bad)
+
+
+def test_no_data_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="no training videos"):
+        Trainer(small_config(), tmp_path, progress=False)
+
+
+def test_clips_of_the_wrong_size_are_refused(tmp_path):
+    trainer = Trainer(small_config(steps=1), tmp_path, dataset=MovingSquares(resolution=16), progress=False)
+    with pytest.raises(ConfigError, match="real clips are"):
+        trainer.train()
+
+
+def test_basis_of_another_latent_space_is_refused(tmp_path):
+    other = latentmotion.get_backend("tiny", dim=4)
+    basis = latentmotion.PCABasis.fit(other, n_samples=200)
+    with pytest.raises(latentmotion.LatentMotionError, match="refit|dim"):
+        Trainer(small_config(), tmp_path, basis=basis, dataset=MovingSquares(), progress=False)
+
+
+def test_clip_stream_resumes_mid_epoch_and_splits_across_processes():
+    full = ClipStream(5, seed=3)
+    head = [pair for pair, _ in zip(iter(full), range(12))]
+    resumed = [pair for pair, _ in zip(iter(ClipStream(5, seed=3, offset=7)), range(5))]
+    assert resumed == head[7:12]
+    assert sorted(index for index, _ in head[:5]) == [0, 1, 2, 3, 4]  # every video once per epoch
+    rank0 = [p for p, _ in zip(iter(ClipStream(4, seed=3, rank=0, world_size=2)), range(2))]
+    rank1 = [p for p, _ in zip(iter(ClipStream(4, seed=3, rank=1, world_size=2)), range(2))]
+    assert sorted(i for i, _ in rank0 + rank1) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
+def test_two_cpu_processes_with_torchrun(mode, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    env["LATENTMOTION_LOAD_PLUGINS"] = ""  # built-ins only, as under pytest
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(HERE / "distributed_train.py"), str(tmp_path), mode],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sums = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert sums[0]["motion"] == pytest.approx(sums[1]["motion"], abs=0)  # DDP keeps the replicas identical
+    assert sums[0]["video_d"] == pytest.approx(sums[1]["video_d"], abs=0)
+    assert sums[0]["clips_seen"] == sums[1]["clips_seen"] == 2 * 2  # global batch 4 split in 2, for 2 steps
+    assert (tmp_path / "checkpoint.pt").is_file()
+    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 2  # written by one process
