@@ -235,3 +235,16 @@ def test_two_cpu_processes_with_torchrun(mode, tmp_path):
     assert sums[0]["clips_seen"] == sums[1]["clips_seen"] == 2 * 2  # global batch 4 split in 2, for 2 steps
     assert (tmp_path / "checkpoint.pt").is_file()
     assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 2  # written by one process
+
+
+def test_full_loop_from_a_folder_of_mp4_files(tmp_path):
+    from latentmotion.video import write_video
+
+    squares = MovingSquares(n_videos=3, n_frames=9)
+    (tmp_path / "videos").mkdir()
+    for index in range(3):
+        write_video(tmp_path / "videos" / f"clip{index}.mp4", squares[index], fps=10)
+    config = small_config(data=str(tmp_path / "videos"), time_step=2, steps=1)
+    pipeline = Trainer(config, tmp_path / "run", progress=False).train()
+    again = LatentMotionPipeline.from_pretrained(tmp_path / "run" / "pipeline")
+    assert torch.equal(again.generate(1, 4, seed=3), pipeline.generate(1, 4, seed=3))

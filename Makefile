@@ -1,0 +1,28 @@
+# Fresh machine: `make demo` sets up .venv and writes a video; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := -e ".[dev,docs]" -e plugins/latentmotion-stylegan2 -e "plugins/latentmotion-biggan[test]" -e examples/custom-backend
+
+.PHONY: demo test docs clean
+
+$(STAMP): pyproject.toml plugins/latentmotion-stylegan2/pyproject.toml plugins/latentmotion-biggan/pyproject.toml examples/custom-backend/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet $(PACKAGES)
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/latentmotion generate --output outputs/demo.mp4
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+clean:
+	rm -rf $(VENV) outputs site
