@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml plugins/latentmotion-stylegan2/pyproject.toml plugins/l
 	touch $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p outputs
 	$(BIN)/latentmotion generate --output outputs/demo.mp4
 
 test: $(STAMP)

@@ -1,6 +1,7 @@
 """Test-wide settings for the core and every plugin: no installed plugin leaks in, no network."""
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +11,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_hub_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point every Hugging Face cache at a fresh folder and forbid network access to the Hub."""
+def hub_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Give every test its own empty, offline Hugging Face cache; return the hub cache folder.
+
+    huggingface_hub reads HF_HUB_CACHE and HF_HUB_OFFLINE once, at import, so its copies of those
+    settings are repointed too.
+    """
+    from huggingface_hub import constants
+
     home = tmp_path_factory.mktemp("hf_home")
+    cache = home / "hub"
     monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HOME", str(home))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    return cache

@@ -20,6 +20,7 @@ from einops import rearrange, repeat
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from latentmotion import hub
 from latentmotion.atomic import atomic_path
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
@@ -68,6 +69,30 @@ def interpolate_trajectory(trajectory: torch.Tensor, factor: int) -> torch.Tenso
     start, end = trajectory[:, :-1, None], trajectory[:, 1:, None]  # [B, T-1, 1, D]
     between = start + weights[:, None] * (end - start)  # [B, T-1, S, D]
     return torch.cat([rearrange(between, "b t s d -> b (t s) d"), trajectory[:, -1:]], dim=1)
+
+
+def truncate_content(content: torch.Tensor, basis: PCABasis, psi: float) -> torch.Tensor:
+    """Move content codes toward the mean of the latent space: `mean + psi * (w - mean)`.
+
+    The truncation trick of StyleGAN, on the `latent_dim` columns the basis was fitted on, with
+    the basis mean as the centre; a per-video condition (the last `condition_dim` columns) is kept.
+    Smaller `psi` gives more typical, less varied content.
+
+    Args:
+        content: `[B, total_dim]` codes.
+        basis: The basis whose `mean` is the centre.
+        psi: Truncation in `[0, 1]`; 1 leaves the codes unchanged, 0 puts every code at the mean.
+
+    Returns:
+        `[B, total_dim]` codes.
+    """
+    if not 0 <= psi <= 1:
+        raise ConfigError(f"truncation must be in [0, 1] (1 = none), got {psi}")
+    if psi == 1:
+        return content
+    dim = basis.latent_dim
+    mean = basis.mean[:dim].to(content)  # [dim]
+    return torch.cat([mean + psi * (content[:, :dim] - mean), content[:, dim:]], dim=1)
 
 
 class LatentMotionPipeline:
@@ -131,6 +156,7 @@ class LatentMotionPipeline:
         motion_noise: torch.Tensor | None = None,
         content_seed: int | None = None,
         motion_seed: int | None = None,
+        truncation: float = 1.0,
     ) -> torch.Tensor:
         """Latent trajectories without rendering.
 
@@ -143,6 +169,9 @@ class LatentMotionPipeline:
                 same motion. Drawn when None.
             content_seed: Seed of the content codes (default `seed`).
             motion_seed: Seed of the motion noise (default `seed`).
+            truncation: psi in `[0, 1]`: drawn content codes move toward the basis mean,
+                `mean + psi * (w - mean)` (see [truncate_content][latentmotion.pipeline.truncate_content]);
+                1 = none. Not allowed with `content`, which is used as given.
 
         Returns:
             `[B, T, D]` codes.
@@ -155,7 +184,9 @@ class LatentMotionPipeline:
         if content is None:
             if n_videos < 1:
                 raise ConfigError(f"n_videos must be at least 1, got {n_videos}")
-            content = self.backend.sample_latents(n_videos, generator=content_rng)
+            content = truncate_content(self.backend.sample_latents(n_videos, generator=content_rng), self.basis, truncation)
+        elif truncation != 1:
+            raise ConfigError("truncation applies to drawn content codes; codes passed as `content` are used as given")
         self.backend.check_latents(content)
         return self.motion(content.to(self.device), n_frames, motion_noise, generator=motion_rng).trajectory
 
@@ -171,6 +202,7 @@ class LatentMotionPipeline:
         content_seed: int | None = None,
         motion_seed: int | None = None,
         interpolation: int = 0,
+        truncation: float = 1.0,
         noise: bool = True,
         batch_size: int = 64,
     ) -> torch.Tensor:
@@ -185,6 +217,7 @@ class LatentMotionPipeline:
             content_seed: Seed of the content codes and the per-video generator noise.
             motion_seed: Seed of the motion noise.
             interpolation: Codes inserted between consecutive frames (smoother, longer videos).
+            truncation: psi in `[0, 1]` pulling drawn content codes toward the basis mean (1 = none).
             noise: Draw one generator-noise sample per video, shared by its frames (as in training);
                 False renders with the backend's deterministic noise.
             batch_size: Frames rendered per backend call.
@@ -193,7 +226,14 @@ class LatentMotionPipeline:
             `[B, T', 3, H, W]` videos in `[-1, 1]`, `T' = (T - 1) * (interpolation + 1) + 1`.
         """
         trajectory = self.trajectories(
-            n_videos, n_frames, seed=seed, content=content, motion_noise=motion_noise, content_seed=content_seed, motion_seed=motion_seed
+            n_videos,
+            n_frames,
+            seed=seed,
+            content=content,
+            motion_noise=motion_noise,
+            content_seed=content_seed,
+            motion_seed=motion_seed,
+            truncation=truncation,
         )
         trajectory = interpolate_trajectory(trajectory, interpolation)
         videos, frames = trajectory.shape[:2]
@@ -224,8 +264,32 @@ class LatentMotionPipeline:
             temp.write_text(json.dumps(self.config(), indent=2) + "\n")
         if not (directory / MODEL_CARD_NAME).exists():
             with atomic_path(directory / MODEL_CARD_NAME) as temp:
-                temp.write_text(self.model_card())
+                temp.write_text(hub.model_card(self.config(), repo_id=directory.resolve().name))
         return directory
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        private: bool | None = None,
+        token: str | None = None,
+        commit_message: str | None = None,
+    ) -> str:
+        """Upload this pipeline to a Hub repo with a generated model card (see [latentmotion.hub][]).
+
+        Backend weights the config names by a local path are uploaded with it, so that the repo id
+        alone loads everything.
+
+        Args:
+            repo_id: Target repo id `"org/name"` (created if needed).
+            private: Create the repo private (None: the Hub's default).
+            token: Hub token (default: the saved login or `HF_TOKEN`).
+            commit_message: Message of the upload commit.
+
+        Returns:
+            The URL of the commit.
+        """
+        return hub.push_to_hub(self, repo_id, private=private, token=token, commit_message=commit_message)
 
     def config(self) -> dict[str, Any]:
         """The JSON configuration saved as `config.json`.
@@ -252,24 +316,6 @@ class LatentMotionPipeline:
             "versions": {"latentmotion": __version__, "torch": torch.__version__.split("+")[0]},
         }
 
-    def model_card(self) -> str:
-        """A short model card describing this pipeline.
-
-        Returns:
-            Markdown text with Hub metadata.
-        """
-        config = self.config()
-        return (
-            "---\nlibrary_name: latentmotion\ntags:\n- video-generation\n- gan\n- latentmotion\n---\n\n"
-            f"# latentmotion pipeline ({config['backend']['name']} backend)\n\n"
-            f"A MoCoGAN-HD motion generator over the `{config['latent_space']['name']}` latent space of the "
-            f"`{config['backend']['name']}` backend, rendering {config['resolution']}x{config['resolution']} videos "
-            f"of {config['n_frames']} frames by default.\n\n"
-            "```python\nfrom latentmotion import LatentMotionPipeline\n\n"
-            "pipeline = LatentMotionPipeline.from_pretrained(\"<this repo or folder>\")\n"
-            "videos = pipeline.generate(4, seed=0)  # [4, T, 3, H, W] in [-1, 1]\n```\n"
-        )
-
     @classmethod
     def from_pretrained(
         cls,
@@ -281,6 +327,10 @@ class LatentMotionPipeline:
         device: str | torch.device | None = None,
     ) -> LatentMotionPipeline:
         """Load a pipeline from a local folder or a Hugging Face Hub repository.
+
+        The backend is rebuilt from the options in `config.json`: options naming another Hub repo
+        are passed to the backend, which downloads its weights; options starting with `backend/`
+        name weights bundled with the pipeline (see [latentmotion.hub][]).
 
         Args:
             path_or_repo_id: A folder written by `save_pretrained`, or a Hub repo id `"org/name"`.
@@ -296,7 +346,7 @@ class LatentMotionPipeline:
 
         directory = resolve_pipeline_folder(path_or_repo_id, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
         config = read_config(directory)
-        backend = get_backend(config["backend"]["name"], **config["backend"].get("options", {}))
+        backend = get_backend(config["backend"]["name"], **hub.resolve_backend_options(config["backend"].get("options", {}), directory))
         if device is not None:
             backend.to(device)
         basis = PCABasis.load(directory / BASIS_NAME)
@@ -358,31 +408,16 @@ def resolve_pipeline_folder(
     if path.is_dir():
         return path
     name = str(path_or_repo_id)
-    if path.exists() or name.count("/") != 1 or name.startswith((".", "/")):
+    if path.exists() or not hub.is_repo_id(name):
         raise CheckpointError(f"{name!r} is neither a pipeline folder nor a Hub repo id of the form 'org/name'")
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
-
-    try:
-        folder = snapshot_download(
-            name,
-            revision=revision,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            allow_patterns=[CONFIG_NAME, MOTION_NAME, BASIS_NAME, MODEL_CARD_NAME],
-        )
-    except RepositoryNotFoundError as error:
-        raise CheckpointError(f"Hub repo {name!r} does not exist or is private (log in with `hf auth login` for private repos)") from error
-    except RevisionNotFoundError as error:
-        raise CheckpointError(f"Hub repo {name!r} has no revision {revision!r}") from error
-    except LocalEntryNotFoundError as error:
-        raise CheckpointError(
-            f"Hub repo {name!r} (revision {revision or 'main'}) is not in the local cache and the Hub cannot be reached "
-            "(offline mode or no network): download it once while online"
-        ) from error
-    except HfHubHTTPError as error:
-        raise CheckpointError(f"could not download Hub repo {name!r}: {error}") from error
-    return Path(folder)
+    return hub.download_pipeline(
+        name,
+        required=(CONFIG_NAME, MOTION_NAME, BASIS_NAME),
+        optional=(MODEL_CARD_NAME,),
+        revision=revision,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+    )
 
 
 def read_config(directory: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import difflib
 import importlib
 import os
 import sys
+import warnings
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -59,6 +60,9 @@ def load_plugins() -> None:
     if _loaded:
         return
     _loaded = True
+    for plugin in DEFAULT_PLUGINS:
+        if not pm.has_plugin(plugin):
+            pm.register(importlib.import_module(plugin), plugin)
     allowed = os.environ.get(LOAD_PLUGINS_ENV)
     wanted = None if allowed is None else {_canonical(name) for name in allowed.split(",") if name.strip()}
     if wanted is not None or not hasattr(sys, "_called_from_test"):
@@ -71,22 +75,25 @@ def load_plugins() -> None:
                     found.add(name)
         for name in sorted((wanted or set()) - found):
             raise LatentMotionError(f"{LOAD_PLUGINS_ENV} names {name!r}, which is not an installed latentmotion plugin: pip install {name}")
-    for plugin in DEFAULT_PLUGINS:
-        if not pm.has_plugin(plugin):
-            pm.register(importlib.import_module(plugin), plugin)
 
 
 def _register_entry_point(entry_point: metadata.EntryPoint, dist: metadata.Distribution) -> None:
-    """Import one plugin and register it, remembering the distribution it came from."""
+    """Import one plugin and register it, remembering the distribution it came from.
+
+    A plugin that fails to import is skipped with a warning, so that one broken install does not
+    take the others (and the built-ins) down with it.
+    """
     if pm.has_plugin(entry_point.name):
         return
     try:
         plugin = entry_point.load()
     except Exception as error:
-        raise LatentMotionError(
-            f"plugin {entry_point.name!r} of {dist.metadata['Name']} {dist.version} failed to import ({type(error).__name__}: {error}); "
-            f"reinstall or uninstall it, or set {LOAD_PLUGINS_ENV} to the plugins you want"
-        ) from error
+        warnings.warn(
+            f"skipping plugin {entry_point.name!r} of {dist.metadata['Name']} {dist.version}: it failed to import "
+            f"({type(error).__name__}: {error}); reinstall or uninstall it, or set {LOAD_PLUGINS_ENV} to the plugins you want",
+            stacklevel=2,
+        )
+        return
     pm.register(plugin, name=entry_point.name)
     _distributions[entry_point.name] = (dist.metadata["Name"], dist.version)
 

@@ -190,3 +190,13 @@ def test_load_plugins_naming_a_missing_distribution(monkeypatch, fresh_plugin_ma
     monkeypatch.setenv("LATENTMOTION_LOAD_PLUGINS", "latentmotion-nope")
     with pytest.raises(LatentMotionError, match="pip install latentmotion-nope"):
         latentmotion.backends()
+
+
+def test_a_broken_plugin_is_skipped_with_a_warning(tmp_path, monkeypatch, fresh_plugin_manager):
+    make_distribution(tmp_path, module="brokenplug", dist="latentmotion-broken")
+    (tmp_path / "brokenplug.py").write_text("raise ImportError('compiled for another torch')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("LATENTMOTION_LOAD_PLUGINS", "latentmotion-broken")
+    with pytest.warns(UserWarning, match="skipping plugin 'fake' of latentmotion-broken 0.3.*compiled for another torch"):
+        available = latentmotion.backends()
+    assert "tiny" in available and "fake" not in available

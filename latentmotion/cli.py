@@ -1,0 +1,647 @@
+"""The `latentmotion` command line: generate, fit-basis, train, backends, info, push, plot, animate.
+
+Every command imports torch and the other heavy modules inside its body, so that
+`latentmotion --help` and `latentmotion backends` start in a fraction of a second. Progress bars
+go to stderr; results go to stdout, as JSON with `--json`. A mistake the user can fix (any
+[LatentMotionError][latentmotion.errors.LatentMotionError], a missing file, an unwritable folder)
+ends the command with one line on stderr, `error: ...`, and exit code 2, never a traceback.
+Plugins add sub-commands through the [register_commands][latentmotion.hookspecs.register_commands]
+hook.
+
+The suffix of `--output` picks the format of `generate` and `animate`: `.mp4` (H.264), `.gif`,
+or `.png` (a grid: one row per video, one column per frame). Several videos go to one `.png`
+grid, or to one numbered `.mp4`/`.gif` file each: `--output clip.mp4 -n 3` writes `clip-0.mp4`,
+`clip-1.mp4` and `clip-2.mp4`.
+"""
+
+import contextlib
+import enum
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+from latentmotion import __version__
+from latentmotion.errors import ConfigError, LatentMotionError
+
+if TYPE_CHECKING:
+    import torch
+
+    from latentmotion.pipeline import LatentMotionPipeline
+
+Item = TypeVar("Item")
+
+BASIS_SUFFIXES = (".safetensors",)
+PLOT_SIZE = (960, 540)  # width, height of `plot`'s PNG in pixels
+PLOT_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+                (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
+"""Line colours of `plot`, in order: the ten colours of matplotlib's `tab10` cycle."""
+
+
+class Device(str, enum.Enum):
+    """Where a command computes: `auto` is CUDA when torch sees a GPU, else the CPU."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Mode(str, enum.Enum):
+    """The training modes of [TrainConfig][latentmotion.train.TrainConfig]."""
+
+    in_domain = "in-domain"
+    cross_domain = "cross-domain"
+
+
+class UserErrorGroup(TyperGroup):
+    """The root command group: a user error becomes one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the sub-command, reporting user errors without a traceback.
+
+        Args:
+            ctx: The click context of the root command.
+
+        Returns:
+            What the sub-command returns.
+        """
+        try:
+            return super().invoke(ctx)
+        except (LatentMotionError, OSError) as error:
+            typer.echo(f"error: {_one_line(error)}", err=True)
+            raise typer.Exit(2) from None
+
+
+# ----------------------------------------------------------------------------------------------
+# Options shared by several commands.
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+PipelineOption = Annotated[
+    str, typer.Option("--pipeline", "-p", help="Pipeline folder, Hub repo id 'org/name', or 'toy' (the bundled default).")
+]
+RevisionOption = Annotated[str | None, typer.Option(help="Hub branch, tag or commit of the pipeline.")]
+DeviceOption = Annotated[Device, typer.Option(help="Where to compute.")]
+BackendOptions = Annotated[
+    list[str] | None,
+    typer.Option("--backend-option", help="Backend factory option KEY=VALUE (repeatable); VALUE is read as JSON, else as text."),
+]
+FramesOption = Annotated[int | None, typer.Option("--frames", "-t", min=1, help="Frames per video before interpolation (default: the pipeline's).")]
+InterpolationOption = Annotated[int, typer.Option(min=0, help="Codes inserted between consecutive frames (smoother, longer videos).")]
+FpsOption = Annotated[int | None, typer.Option(min=1, help="Frame rate of mp4/gif files (default: the pipeline's).")]
+
+
+def _version(value: bool) -> None:
+    """Print the version and stop, when `--version` is given."""
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Turn any pretrained image GAN into a video generator (MoCoGAN-HD: motion as a trajectory in latent space)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Commands.
+
+
+def generate(
+    pipeline: PipelineOption = "toy",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Target .mp4, .gif or .png (grid) file.")] = Path("video.mp4"),
+    n_videos: Annotated[int, typer.Option("--n-videos", "-n", min=1, help="Number of videos.")] = 1,
+    frames: FramesOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of content and motion.")] = 0,
+    content_seed: Annotated[int | None, typer.Option(help="Seed of the content alone, the first frames (default: --seed).")] = None,
+    motion_seed: Annotated[int | None, typer.Option(help="Seed of the motion alone (default: --seed).")] = None,
+    interpolation: InterpolationOption = 0,
+    truncation: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="psi: pull content codes toward the mean of the latent space (1 = none).")
+    ] = 1.0,
+    fps: FpsOption = None,
+    revision: RevisionOption = None,
+    device: DeviceOption = Device.auto,
+    json_output: JsonOption = False,
+) -> None:
+    """Generate videos from a pipeline: a local folder, a Hub repo or the bundled default.
+
+    Keep --content-seed and change --motion-seed for the same first frames with new motion;
+    keep --motion-seed and change --content-seed for the same motion on new content.
+    """
+    _check_video_output(output)
+    loaded = _load_pipeline(pipeline, revision=revision, device=device)
+    with _status(f"generating {n_videos} video(s)"):
+        videos = loaded.generate(
+            n_videos,
+            frames,
+            seed=seed,
+            content_seed=content_seed,
+            motion_seed=motion_seed,
+            interpolation=interpolation,
+            truncation=truncation,
+        ).cpu()
+    fps = fps or loaded.fps
+    files = _write_videos(videos, output, fps=fps)
+    result = {
+        "files": [str(path) for path in files],
+        "n_videos": videos.shape[0],
+        "n_frames": videos.shape[1],
+        "resolution": videos.shape[-1],
+        "fps": fps,
+        "content_seed": seed if content_seed is None else content_seed,
+        "motion_seed": seed if motion_seed is None else motion_seed,
+    }
+    _report(result, json_output, [f"wrote {path}" for path in files])
+
+
+def fit_basis(
+    backend: Annotated[str, typer.Argument(help="Registered backend name (see `latentmotion backends`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Target .safetensors file.")] = Path("basis.safetensors"),
+    backend_option: BackendOptions = None,
+    samples: Annotated[int, typer.Option(min=2, help="Codes drawn from the backend (MoCoGAN-HD: 1,000,000).")] = 1_000_000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Codes drawn at a time.")] = 4096,
+    components: Annotated[int | None, typer.Option(min=1, help="Components kept (default: all).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the drawn codes.")] = 0,
+    device: DeviceOption = Device.auto,
+    json_output: JsonOption = False,
+) -> None:
+    """Fit and save the PCA basis of a backend's latent space (the directions motion steps along)."""
+    from latentmotion.basis import PCABasis
+    from latentmotion.plugins import get_backend
+
+    _check_output(output, BASIS_SUFFIXES)
+    with _status(f"loading backend {backend}"):
+        generator = get_backend(backend, **_parse_options(backend_option)).to(_device(device))
+    basis = PCABasis.fit(generator, n_samples=samples, batch_size=batch_size, n_components=components, seed=seed, progress=True)
+    basis.save(output)
+    result = {
+        "output": str(output),
+        "backend": backend,
+        "n_samples": basis.n_samples,
+        "n_components": basis.n_components,
+        "latent_dim": basis.latent_dim,
+        "condition_dim": basis.condition_dim,
+    }
+    _report(result, json_output, [f"wrote {output}: {basis.n_components} components fitted on {basis.n_samples} codes"])
+
+
+def train(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint.pt, log.jsonl, previews/, pipeline/.")],
+    config: Annotated[
+        Path | None, typer.Argument(help="TOML or JSON file of training options (the fields of TrainConfig); options below override it.")
+    ] = None,
+    mode: Annotated[Mode | None, typer.Option(help="in-domain, or cross-domain (videos from another domain than the images).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Folder of training videos (video files or folders of frames).")] = None,
+    backend: Annotated[str | None, typer.Option(help="Registered backend name.")] = None,
+    backend_option: BackendOptions = None,
+    basis: Annotated[Path | None, typer.Option(help="A basis from `latentmotion fit-basis` (default: fit one).")] = None,
+    steps: Annotated[int | None, typer.Option(min=0, help="Training iterations.")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Videos per batch.")] = None,
+    frames: Annotated[int | None, typer.Option("--frames", "-t", min=2, help="Frames per training clip.")] = None,
+    preview_every: Annotated[int | None, typer.Option(min=0, help="Iterations between preview grids (0 = none).")] = None,
+    checkpoint_every: Annotated[int | None, typer.Option(min=1, help="Iterations between checkpoints.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of every random draw.")] = None,
+    device: Annotated[Device | None, typer.Option(help="Where to train.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Train a motion generator; writes checkpoints, a JSONL log, preview grids and the final pipeline.
+
+    With --resume and no CONFIG, the run's own train_config.json is used.
+    """
+    from latentmotion.train import CHECKPOINT_NAME, LOG_NAME, PIPELINE_DIR, TRAIN_CONFIG_NAME, TrainConfig, Trainer
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {str(out)!r} is a file; give a folder for the run")
+    if not resume and (out / CHECKPOINT_NAME).exists():
+        raise ConfigError(f"{str(out)!r} already holds a training run; pass --resume to continue it, or choose another --out")
+    if config is None and resume and (out / TRAIN_CONFIG_NAME).is_file():
+        config = out / TRAIN_CONFIG_NAME
+    values = TrainConfig.from_file(config).to_dict() if config is not None else {}
+    overrides = {
+        "mode": mode.value if mode else None,
+        "data": str(data) if data else None,
+        "backend": backend,
+        "basis": str(basis) if basis else None,
+        "steps": steps,
+        "batch_size": batch_size,
+        "n_frames": frames,
+        "preview_every": preview_every,
+        "checkpoint_every": checkpoint_every,
+        "seed": seed,
+        "device": device.value if device else None,
+    }
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    if backend_option:
+        values["backend_options"] = {**values.get("backend_options", {}), **_parse_options(backend_option)}
+    trainer = Trainer(TrainConfig.from_dict(values), out, resume=resume, progress=True)
+    trainer.train()
+    log = out / LOG_NAME
+    records = log.read_text().splitlines() if log.is_file() else []
+    result = {
+        "out": str(out),
+        "steps": trainer.step,
+        "pipeline": str(out / PIPELINE_DIR),
+        "checkpoint": str(out / CHECKPOINT_NAME),
+        "log": str(log),
+        "last": json.loads(records[-1]) if records else None,
+    }
+    _report(result, json_output, [f"trained {trainer.step} steps; pipeline in {out / PIPELINE_DIR}"])
+
+
+def list_backends(json_output: JsonOption = False) -> None:
+    """List every registered backend with the plugin distribution and version that provides it."""
+    from latentmotion.plugins import backends
+
+    rows = [
+        {"name": info.name, "description": info.description, "plugin": info.plugin, "distribution": info.distribution, "version": info.version}
+        for info in backends().values()
+    ]
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(row["name"]) for row in rows), default=0)
+    source = max((len(f"{row['distribution']} {row['version']}") for row in rows), default=0)
+    for row in rows:
+        typer.echo(f"{row['name']:<{width}}  {row['distribution'] + ' ' + row['version']:<{source}}  {row['description']}")
+
+
+def info(
+    pipeline: Annotated[str, typer.Argument(help="Pipeline folder or Hub repo id 'org/name'.")],
+    revision: RevisionOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Describe a pipeline folder or Hub repo: backend, resolution, frames, versions, files."""
+    from latentmotion.pipeline import read_config, resolve_pipeline_folder
+
+    folder = resolve_pipeline_folder(pipeline, revision=revision)
+    config = read_config(folder)
+    files = {path.relative_to(folder).as_posix(): path.stat().st_size for path in sorted(folder.rglob("*")) if path.is_file()}
+    result = {
+        "pipeline": pipeline,
+        "folder": str(folder),
+        "commit": folder.name if folder.parent.name == "snapshots" else None,
+        "backend": config["backend"],
+        "latent_space": config.get("latent_space"),
+        "resolution": config.get("resolution"),
+        "n_frames": config.get("n_frames"),
+        "fps": config.get("fps"),
+        "motion": config["motion"],
+        "versions": config.get("versions", {}),
+        "files": files,
+    }
+    space = config.get("latent_space") or {}
+    lines = [
+        f"pipeline     {pipeline}" + (f" (commit {result['commit']})" if result["commit"] else ""),
+        f"folder       {folder}",
+        f"backend      {config['backend']['name']} {json.dumps(config['backend'].get('options', {}))}",
+        f"latent space {space.get('name')} ({space.get('dim')}-d)",
+        f"resolution   {result['resolution']}",
+        f"frames       {result['n_frames']} at {result['fps']} fps",
+        f"motion       {', '.join(f'{key} {value}' for key, value in config['motion'].items())}",
+        f"versions     {', '.join(f'{key} {value}' for key, value in result['versions'].items())}",
+        *(f"file         {name} ({size:,} bytes)" for name, size in files.items()),
+    ]
+    _report(result, json_output, lines)
+
+
+def push(
+    pipeline: Annotated[Path, typer.Argument(help="A pipeline folder, e.g. a training run's pipeline/.")],
+    repo_id: Annotated[str, typer.Argument(help="Target Hub repo id 'org/name' (created if needed).")],
+    private: Annotated[bool, typer.Option(help="Create the repo private.")] = False,
+    token: Annotated[str | None, typer.Option(help="Hub token (default: `hf auth login`'s, or HF_TOKEN).")] = None,
+    message: Annotated[str | None, typer.Option(help="Commit message.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Upload a trained pipeline to the Hub with a generated model card."""
+    if not pipeline.is_dir():
+        raise ConfigError(f"{str(pipeline)!r} is not a pipeline folder; push a folder written by training or save_pretrained")
+    loaded = _load_pipeline(str(pipeline), revision=None, device=Device.cpu)
+    with _status(f"uploading to {repo_id}"):
+        url = loaded.push_to_hub(repo_id, private=private or None, token=token, commit_message=message)
+    _report({"repo_id": repo_id, "commit_url": url}, json_output, [f"pushed to {url}"])
+
+
+def plot(
+    run: Annotated[Path, typer.Argument(help="A training run folder, or its log.jsonl.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Target .png file.")] = Path("losses.png"),
+    key: Annotated[list[str] | None, typer.Option("--key", "-k", help="Curve to draw, repeatable (default: every loss in the log).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Draw the loss curves of a training run as a PNG."""
+    log = run / "log.jsonl" if run.is_dir() else run
+    _check_output(output, (".png",))
+    series = _read_log(log, key)
+    _draw_curves(series, output, title=f"training losses: {log.resolve().parent.name}")
+    result = {"output": str(output), "curves": {name: len(points) for name, points in series.items()}}
+    _report(result, json_output, [f"wrote {output} ({', '.join(series)})"])
+
+
+def animate(
+    image: Annotated[Path, typer.Argument(help="Photo to animate; center-cropped and resized to the backend's resolution.")],
+    pipeline: PipelineOption = "toy",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Target .mp4, .gif or .png (frame strip) file.")] = Path("animation.mp4"),
+    frames: FramesOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the motion and of the inversion's start.")] = 0,
+    interpolation: InterpolationOption = 0,
+    steps: Annotated[int, typer.Option(min=1, help="Optimisation steps of the inversion.")] = 300,
+    fps: FpsOption = None,
+    revision: RevisionOption = None,
+    device: DeviceOption = Device.auto,
+    json_output: JsonOption = False,
+) -> None:
+    """Animate a photo: invert it into the backend's latent space, then generate motion from that content.
+
+    Reports the PSNR of the inversion (the rendered content code against the photo).
+    """
+    import torch
+
+    from latentmotion.inversion import psnr
+
+    _check_video_output(output)
+    loaded = _load_pipeline(pipeline, revision=revision, device=device)
+    target = _read_image(image, loaded.backend.resolution).to(loaded.device)  # [1, 3, R, R]
+    with _status(f"inverting {image.name} ({steps} steps)"):
+        content = loaded.backend.invert(target, steps=steps, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        score = psnr(loaded.backend.synthesize(content), target).item()
+    with _status("generating the motion"):
+        video = loaded.generate(content=content, n_frames=frames, seed=seed, interpolation=interpolation, noise=False).cpu()
+    fps = fps or loaded.fps
+    files = _write_videos(video, output, fps=fps)
+    result = {"files": [str(path) for path in files], "psnr": score, "n_frames": video.shape[1], "fps": fps}
+    _report(result, json_output, [f"inversion PSNR {score:.2f} dB", *(f"wrote {path}" for path in files)])
+
+
+# ----------------------------------------------------------------------------------------------
+# The application.
+
+
+def build_app() -> typer.Typer:
+    """Build the `latentmotion` application: the core commands, then those of the plugins.
+
+    Returns:
+        The typer application.
+    """
+    app = typer.Typer(
+        cls=UserErrorGroup,
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(main)
+    for command in (generate, fit_basis, train):
+        app.command()(command)
+    app.command("backends")(list_backends)
+    for command in (info, push, plot, animate):
+        app.command()(command)
+    _add_plugin_commands(app)
+    return app
+
+
+def _add_plugin_commands(app: typer.Typer) -> None:
+    """Let every plugin add its sub-commands; a broken plugin is reported and skipped."""
+    from latentmotion.plugins import load_plugins, pm
+
+    try:
+        load_plugins()
+    except LatentMotionError as error:
+        typer.echo(f"warning: plugin commands are unavailable: {_one_line(error)}", err=True)
+        return
+    for impl in pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(app=app)
+        except Exception as error:  # a plugin's bug must not take the core commands down
+            typer.echo(f"warning: plugin {impl.plugin_name!r} failed to add its commands ({type(error).__name__}: {_one_line(error)})", err=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers.
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception's message with its line breaks folded."""
+    return " ".join(str(error).split())
+
+
+def _report(result: dict[str, Any], as_json: bool, lines: Iterable[str]) -> None:
+    """Print a command's result on stdout: JSON, or lines for humans."""
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        for line in lines:
+            typer.echo(line)
+
+
+@contextlib.contextmanager
+def _status(description: str) -> Iterator[None]:
+    """Show an indeterminate progress bar on stderr while a step without progress of its own runs."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn(description), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        bar.add_task(description, total=None)
+        yield
+
+
+def _track(items: Sequence[Item], description: str) -> Iterator[Item]:
+    """Iterate over `items` with a progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import track
+
+    yield from track(items, description=description, console=Console(stderr=True), transient=True)
+
+
+def _device(choice: Device) -> str:
+    """The torch device a `--device` choice means here."""
+    import torch
+
+    if choice is Device.cuda and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but torch sees no CUDA device; use --device cpu")
+    return "cuda" if choice is Device.cuda or (choice is Device.auto and torch.cuda.is_available()) else "cpu"
+
+
+def _parse_options(items: list[str] | None) -> dict[str, Any]:
+    """Turn `KEY=VALUE` strings into keyword arguments; VALUE is parsed as JSON when it is JSON."""
+    options: dict[str, Any] = {}
+    for item in items or []:
+        name, equals, text = item.partition("=")
+        if not equals or not name.strip():
+            raise ConfigError(f"backend option {item!r} must look like KEY=VALUE, e.g. resolution=64")
+        try:
+            options[name.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            options[name.strip()] = text
+    return options
+
+
+def _load_pipeline(name: str, *, revision: str | None, device: Device) -> "LatentMotionPipeline":
+    """Load a pipeline by folder, Hub repo id or bundled name, with a progress indicator."""
+    from latentmotion.pipeline import LatentMotionPipeline
+
+    with _status(f"loading pipeline {name}"):
+        return LatentMotionPipeline.from_pretrained(name, revision=revision, device=_device(device))
+
+
+def _check_output(path: Path, suffixes: Sequence[str]) -> None:
+    """Raise a ConfigError unless `path` can be written: a known suffix, in an existing writable folder."""
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise ConfigError(f"cannot write {str(path)!r}: unsupported format {path.suffix or '(no suffix)'!r}; use {' or '.join(suffixes)}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"folder {str(folder)!r} does not exist; create it before writing {path.name!r}")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"folder {str(folder)!r} is not writable; choose another --output")
+    if path.is_dir():
+        raise ConfigError(f"{str(path)!r} is a folder; give a file name")
+
+
+def _check_video_output(path: Path) -> None:
+    """Like `_check_output` for video suffixes, and check that this PyAV can encode mp4."""
+    import av
+
+    from latentmotion.video import VIDEO_SUFFIXES
+
+    _check_output(path, VIDEO_SUFFIXES)
+    if path.suffix.lower() == ".mp4" and "libx264" not in av.codecs_available:
+        raise ConfigError(f"cannot write {str(path)!r}: this PyAV build has no H.264 encoder (libx264); write .gif or .png instead")
+
+
+def _video_paths(output: Path, n_videos: int) -> list[Path]:
+    """One file per video (numbered when there are several), or the one grid of a `.png`."""
+    if n_videos == 1 or output.suffix.lower() == ".png":
+        return [output]
+    width = len(str(n_videos - 1))
+    return [output.with_name(f"{output.stem}-{index:0{width}d}{output.suffix}") for index in range(n_videos)]
+
+
+def _write_videos(videos: "torch.Tensor", output: Path, *, fps: int) -> list[Path]:
+    """Write `[B, T, 3, H, W]` videos to `output` (see the module docstring for the file names)."""
+    from latentmotion.video import write_grid, write_video
+
+    if output.suffix.lower() == ".png":
+        return [write_grid(output, videos)]
+    paths = _video_paths(output, len(videos))
+    return [write_video(path, video, fps=fps) for path, video in zip(_track(paths, "writing"), videos)]
+
+
+def _read_image(path: Path, resolution: int) -> "torch.Tensor":
+    """A photo as `[1, 3, R, R]` in `[-1, 1]`: RGB, center-cropped to a square, resized to `resolution`."""
+    import numpy as np
+    import torch
+    from einops import rearrange
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise ConfigError(f"image {str(path)!r} does not exist")
+    try:
+        with Image.open(path) as opened:
+            picture = opened.convert("RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        raise ConfigError(f"{str(path)!r} is not an image Pillow can read: {_one_line(error)}") from error
+    side = min(picture.size)
+    left, top = (picture.width - side) // 2, (picture.height - side) // 2
+    picture = picture.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.Resampling.LANCZOS)
+    pixels = torch.from_numpy(np.asarray(picture).copy())  # [R, R, 3] uint8
+    return rearrange(pixels, "h w c -> 1 c h w").float() / 127.5 - 1
+
+
+def _read_log(path: Path, keys: list[str] | None) -> dict[str, list[tuple[float, float]]]:
+    """The `(step, value)` points of each curve of a JSONL training log (every key but step and seconds)."""
+    if not path.is_file():
+        raise ConfigError(f"training log {str(path)!r} does not exist; give a run folder or its log.jsonl")
+    series: dict[str, list[tuple[float, float]]] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"line {number} of {str(path)!r} is not JSON: {error}") from error
+        for name, value in record.items():
+            if name not in ("step", "seconds") and isinstance(value, (int, float)) and math.isfinite(value):
+                series.setdefault(name, []).append((record["step"], value))
+    if keys:
+        unknown = [name for name in keys if name not in series]
+        if unknown:
+            raise ConfigError(f"{str(path)!r} has no curve {', '.join(map(repr, unknown))}; it has {', '.join(series) or 'none'}")
+        series = {name: series[name] for name in keys}
+    if not series:
+        raise ConfigError(f"{str(path)!r} holds no loss values to plot")
+    return series
+
+
+def _draw_curves(series: dict[str, list[tuple[float, float]]], path: Path, *, title: str) -> None:
+    """Draw line curves with axes, tick labels, grid and a legend into a PNG, with Pillow."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from latentmotion.atomic import atomic_path
+
+    width, height = PLOT_SIZE
+    left, right, top, bottom = 80, width - 190, 40, height - 50  # the plot area
+    font = ImageFont.load_default(size=14)
+    image = Image.new("RGB", PLOT_SIZE, "white")
+    draw = ImageDraw.Draw(image)
+    steps = [step for points in series.values() for step, _ in points]
+    values = [value for points in series.values() for _, value in points]
+    x_low, x_high = _padded_range(min(steps), max(steps), pad=0.0)
+    y_low, y_high = _padded_range(min(values), max(values), pad=0.05)
+
+    def to_pixel(step: float, value: float) -> tuple[float, float]:
+        return (left + (step - x_low) / (x_high - x_low) * (right - left), bottom - (value - y_low) / (y_high - y_low) * (bottom - top))
+
+    for step in _nice_ticks(x_low, x_high):  # grid lines and tick labels
+        x, _ = to_pixel(step, y_low)
+        draw.line([(x, top), (x, bottom)], fill=(230, 230, 230))
+        draw.text((x, bottom + 6), f"{step:g}", fill="black", font=font, anchor="mt")
+    for value in _nice_ticks(y_low, y_high):
+        _, y = to_pixel(x_low, value)
+        draw.line([(left, y), (right, y)], fill=(230, 230, 230))
+        draw.text((left - 6, y), f"{value:g}", fill="black", font=font, anchor="rm")
+    draw.rectangle([left, top, right, bottom], outline="black")
+    draw.text(((left + right) / 2, height - 8), "step", fill="black", font=font, anchor="mb")
+    draw.text(((left + right) / 2, top / 2), title, fill="black", font=font, anchor="mm")
+    for index, (name, points) in enumerate(series.items()):
+        colour = PLOT_COLOURS[index % len(PLOT_COLOURS)]
+        pixels = [to_pixel(step, value) for step, value in points]
+        if len(pixels) == 1:
+            (x, y), radius = pixels[0], 3
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour)
+        else:
+            draw.line(pixels, fill=colour, width=2, joint="curve")
+        legend_y = top + 10 + index * 22
+        draw.line([(right + 15, legend_y), (right + 45, legend_y)], fill=colour, width=3)
+        draw.text((right + 52, legend_y), name, fill="black", font=font, anchor="lm")
+    with atomic_path(path) as temp:
+        image.save(temp, format="PNG")
+
+
+def _nice_ticks(low: float, high: float, *, count: int = 5) -> list[float]:
+    """About `count` round tick values (multiples of 1, 2, 2.5 or 5 times a power of ten) in `[low, high]`."""
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(factor * magnitude for factor in (1, 2, 2.5, 5, 10) if factor * magnitude >= raw)
+    first = math.ceil(low / step) * step
+    return [round(first + index * step, 12) for index in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def _padded_range(low: float, high: float, *, pad: float) -> tuple[float, float]:
+    """An axis range covering `[low, high]` with a margin of `pad` times its span; never empty."""
+    if high == low:
+        return low - 1, high + 1
+    margin = (high - low) * pad
+    return low - margin, high + margin
+
+
+app = build_app()
+
+if __name__ == "__main__":
+    app()

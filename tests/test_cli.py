@@ -1,0 +1,429 @@
+"""The `latentmotion` command line, through typer's CliRunner (in process, offline)."""
+
+import json
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+import typer
+from huggingface_hub import HfApi, constants
+from huggingface_hub.hf_api import CommitInfo
+from PIL import Image
+from typer.testing import CliRunner
+
+import latentmotion
+from latentmotion import cli
+from latentmotion.basis import PCABasis
+from latentmotion.errors import ConfigError
+from latentmotion.hookspecs import hookimpl
+from latentmotion.inversion import psnr
+from latentmotion.motion import MotionConfig, MotionGenerator
+from latentmotion.pipeline import LatentMotionPipeline, truncate_content
+from latentmotion.plugins import pm
+from latentmotion.video import count_frames, to_uint8
+
+runner = CliRunner()
+
+
+def invoke(*args, app=None):
+    return runner.invoke(app or cli.app, [str(arg) for arg in args])
+
+
+def assert_user_error(result, *fragments):
+    """Exit code 2, one line on stderr naming the problem, no traceback."""
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert all(fragment in lines[0] for fragment in fragments), lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    backend = latentmotion.get_backend("tiny", resolution=16, dim=8)
+    basis = PCABasis.fit(backend, n_samples=500, batch_size=250)
+    torch.manual_seed(0)
+    motion = MotionGenerator(MotionConfig(latent_dim=8, n_components=6, hidden_dim=16), basis=basis.scaled(6))
+    with torch.no_grad():  # a visible motion
+        motion.coefficients.bias.fill_(0.5)
+    return LatentMotionPipeline(backend=backend, basis=basis, motion=motion, n_frames=4, fps=8)
+
+
+@pytest.fixture(scope="module")
+def pipeline_dir(pipeline, tmp_path_factory):
+    return pipeline.save_pretrained(tmp_path_factory.mktemp("pipeline"))
+
+
+
+def read_grid(path, *, videos, frames, side=16, padding=2):
+    """The cells of a PNG grid written by write_grid as `[B, T, 3, side, side]` uint8."""
+    pixels = torch.from_numpy(np.asarray(Image.open(path).convert("RGB")).copy())
+    assert pixels.shape == (videos * side + (videos - 1) * padding, frames * side + (frames - 1) * padding, 3)
+    cells = [
+        [pixels[b * (side + padding) : b * (side + padding) + side, t * (side + padding) : t * (side + padding) + side].permute(2, 0, 1) for t in range(frames)]
+        for b in range(videos)
+    ]
+    return torch.stack([torch.stack(row) for row in cells])
+
+
+# ----------------------------------------------------------------------------------------------
+# generate
+
+
+def test_help_lists_every_command():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("generate", "fit-basis", "train", "backends", "info", "push", "plot", "animate"):
+        assert command in result.stdout
+
+
+def test_generate_png_grid_holds_the_pipelines_videos(pipeline, pipeline_dir, tmp_path):
+    result = invoke("generate", "-p", pipeline_dir, "-n", 2, "-t", 3, "--seed", 4, "--device", "cpu", "-o", tmp_path / "grid.png", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["files"] == [str(tmp_path / "grid.png")]
+    assert (report["n_videos"], report["n_frames"], report["resolution"], report["fps"]) == (2, 3, 16, 8)
+    expected = to_uint8(pipeline.generate(2, 3, seed=4))
+    assert torch.equal(read_grid(tmp_path / "grid.png", videos=2, frames=3), expected)
+
+
+def test_content_and_motion_seeds(pipeline_dir, tmp_path):
+    def grid(name, content_seed, motion_seed):
+        result = invoke("generate", "-p", pipeline_dir, "-n", 2, "-t", 3, "--content-seed", content_seed, "--motion-seed", motion_seed, "-o", tmp_path / name)
+        assert result.exit_code == 0, result.output
+        return read_grid(tmp_path / name, videos=2, frames=3)
+
+    base, new_motion, new_content = grid("a.png", 1, 1), grid("b.png", 1, 2), grid("c.png", 2, 1)
+    assert torch.equal(base[:, 0], new_motion[:, 0])  # same first frames
+    assert not torch.equal(base[:, 1:], new_motion[:, 1:])  # other motion
+    assert not torch.equal(base[:, 0], new_content[:, 0])  # other content
+
+
+def test_generate_numbered_mp4_files_with_interpolation(pipeline_dir, tmp_path):
+    result = invoke("generate", "-p", pipeline_dir, "-n", 2, "-t", 3, "--interpolation", 1, "--fps", 5, "-o", tmp_path / "clip.mp4")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"wrote {tmp_path / 'clip-0.mp4'}", f"wrote {tmp_path / 'clip-1.mp4'}"]
+    assert [count_frames(tmp_path / f"clip-{i}.mp4") for i in range(2)] == [5, 5]  # (3 - 1) * 2 + 1
+    assert not (tmp_path / "clip.mp4").exists()
+
+
+def test_truncation_pulls_content_toward_the_basis_mean(pipeline):
+    free = pipeline.trajectories(3, 2, seed=0)
+    half = pipeline.trajectories(3, 2, seed=0, truncation=0.5)
+    mean = pipeline.basis.mean
+    assert torch.allclose(half[:, 0], mean + 0.5 * (free[:, 0] - mean), atol=1e-6)
+    assert torch.allclose(pipeline.trajectories(3, 2, seed=0, truncation=0.0)[:, 0], mean.expand(3, -1), atol=1e-6)
+    with pytest.raises(ConfigError, match="truncation"):
+        pipeline.trajectories(content=free[:, 0], truncation=0.5)
+    with pytest.raises(ConfigError, match=r"\[0, 1\]"):
+        pipeline.generate(1, truncation=1.5)
+
+
+def test_truncation_keeps_a_condition_unchanged():
+    basis = PCABasis(components=torch.eye(2, 3), stdev=torch.ones(2), mean=torch.tensor([1.0, 1.0, 5.0]), latent_dim=2, condition_dim=1, n_samples=10)
+    codes = torch.tensor([[3.0, -1.0, 7.0]])
+    assert truncate_content(codes, basis, 0.5).tolist() == [[2.0, 0.0, 7.0]]
+
+
+def test_generate_passes_truncation_to_the_pipeline(pipeline, pipeline_dir, tmp_path):
+    result = invoke("generate", "-p", pipeline_dir, "-n", 2, "-t", 2, "--truncation", 0.3, "-o", tmp_path / "t.png")
+    assert result.exit_code == 0, result.output
+    frames = read_grid(tmp_path / "t.png", videos=2, frames=2)
+    assert torch.equal(frames, to_uint8(pipeline.generate(2, 2, truncation=0.3)))
+    assert not torch.equal(frames, to_uint8(pipeline.generate(2, 2)))
+
+
+# ----------------------------------------------------------------------------------------------
+# fit-basis, train, plot
+
+
+def test_fit_basis_saves_the_same_basis_as_the_api(tmp_path):
+    result = invoke(
+        "fit-basis", "tiny", "--backend-option", "resolution=16", "--backend-option", "dim=8",
+        "--samples", 500, "--batch-size", 100, "--seed", 3, "--device", "cpu", "-o", tmp_path / "basis.safetensors", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["n_samples"], report["n_components"], report["latent_dim"]) == (500, 8, 8)
+    saved = PCABasis.load(tmp_path / "basis.safetensors")
+    expected = PCABasis.fit(latentmotion.get_backend("tiny", resolution=16, dim=8), n_samples=500, batch_size=100, seed=3)
+    assert torch.equal(saved.components, expected.components) and torch.equal(saved.stdev, expected.stdev)
+
+
+def write_frame_videos(root, *, n_videos=2, n_frames=8, side=32):
+    for v in range(n_videos):
+        folder = root / f"video{v}"
+        folder.mkdir(parents=True)
+        for t in range(n_frames):
+            frame = Image.new("RGB", (side, side))
+            frame.paste((255, 64 * v, 0), (2 * t, 8, 2 * t + 6, 14))
+            frame.save(folder / f"{t}.png")
+
+
+TRAIN_TOML = """
+backend = "tiny"
+backend_options = {{ resolution = 16, dim = 8, channels = 8 }}
+data = "{data}"
+basis_samples = 500
+n_components = 6
+hidden_dim = 16
+n_frames = 4
+d_resolution = 16
+batch_size = 2
+g_steps = 1
+d_channels = 4
+d_layers = 2
+d_scales = 1
+checkpoint_every = 1
+log_every = 1
+preview_every = 0
+"""
+
+
+def test_train_from_a_config_file_then_resume(tmp_path):
+    write_frame_videos(tmp_path / "videos")
+    config = tmp_path / "train.toml"
+    config.write_text(TRAIN_TOML.format(data=tmp_path / "videos"))
+    run = tmp_path / "run"
+    result = invoke("train", config, "--out", run, "--steps", 1, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["steps"] == 1 and report["last"]["step"] == 1
+    assert (run / "checkpoint.pt").is_file() and (run / "pipeline" / "config.json").is_file()
+
+    assert_user_error(invoke("train", config, "--out", run, "--steps", 2), "already holds a training run", "--resume")
+
+    result = invoke("train", "--out", run, "--resume", "--steps", 2, "--preview-every", 2, "--json")  # the run's own config
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1, 2]
+    assert (run / "previews" / "step-0000002.png").is_file()
+    assert LatentMotionPipeline.from_pretrained(run / "pipeline").generate(1, 3).shape == (1, 3, 3, 16, 16)
+
+
+def write_log(path, records):
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+
+
+def colour_pixels(path, colour):
+    """`(x, y)` of every pixel of `colour` in an image."""
+    pixels = np.asarray(Image.open(path).convert("RGB"))
+    return [(int(x), int(y)) for y, x in np.argwhere((pixels == colour).all(axis=-1))]
+
+
+def test_plot_draws_one_curve_per_loss(tmp_path):
+    write_log(tmp_path / "log.jsonl", [{"step": s, "g/total": float(s), "d/video": 5.0 - s, "seconds": 0.1} for s in range(1, 6)])
+    result = invoke("plot", tmp_path, "-o", tmp_path / "losses.png", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["curves"] == {"g/total": 5, "d/video": 5}
+    assert Image.open(tmp_path / "losses.png").size == cli.PLOT_SIZE
+    rising = [point for point in colour_pixels(tmp_path / "losses.png", cli.PLOT_COLOURS[0]) if point[0] < 700]  # left of the legend
+    falling = [point for point in colour_pixels(tmp_path / "losses.png", cli.PLOT_COLOURS[1]) if point[0] < 700]
+    assert min(rising)[1] > max(rising)[1]  # g/total grows: its left end is lower on the image
+    assert min(falling)[1] < max(falling)[1]
+
+    result = invoke("plot", tmp_path / "log.jsonl", "-k", "d/video", "-o", tmp_path / "one.png")
+    assert result.exit_code == 0, result.output
+    assert colour_pixels(tmp_path / "one.png", cli.PLOT_COLOURS[0]) and not colour_pixels(tmp_path / "one.png", cli.PLOT_COLOURS[1])
+    assert_user_error(invoke("plot", tmp_path, "-k", "g/nope", "-o", tmp_path / "x.png"), "'g/nope'", "g/total")
+
+
+def test_plot_ticks_are_round_numbers():
+    assert cli._nice_ticks(1, 200) == [50, 100, 150, 200]
+    assert cli._nice_ticks(-0.078, 1.638) == [0, 0.5, 1, 1.5]
+    assert cli._nice_ticks(0.3, 0.42) == [0.3, 0.325, 0.35, 0.375, 0.4]
+
+
+# ----------------------------------------------------------------------------------------------
+# backends, info, push, animate
+
+
+def test_backends_json_names_plugin_distribution_and_version():
+    result = invoke("backends", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert rows["tiny"] == {
+        "name": "tiny",
+        "description": latentmotion.backends()["tiny"].description,
+        "plugin": "latentmotion.default_plugins.tiny",
+        "distribution": "latentmotion",
+        "version": latentmotion.__version__,
+    }
+    plain = invoke("backends")
+    assert any(line.split()[:3] == ["tiny", "latentmotion", latentmotion.__version__] for line in plain.stdout.splitlines())
+
+
+def test_info_of_a_folder_and_of_a_cached_hub_repo(pipeline_dir, hub_cache):
+    result = invoke("info", pipeline_dir, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["backend"]["name"] == "tiny" and report["resolution"] == 16 and report["n_frames"] == 4
+    assert set(report["files"]) == {"config.json", "motion.safetensors", "basis.safetensors", "README.md"}
+    assert report["versions"]["latentmotion"] == latentmotion.__version__
+
+    sha = "d" * 40
+    snapshot = hub_cache / "models--acme--tiny" / "snapshots" / sha
+    snapshot.mkdir(parents=True)
+    for path in pipeline_dir.iterdir():
+        (snapshot / path.name).write_bytes(path.read_bytes())
+    (hub_cache / "models--acme--tiny" / "refs").mkdir()
+    (hub_cache / "models--acme--tiny" / "refs" / "main").write_text(sha)
+    result = invoke("info", "acme/tiny")
+    assert result.exit_code == 0, result.output
+    assert f"(commit {sha})" in result.stdout and "backend      tiny" in result.stdout
+
+
+def test_push_uploads_with_a_model_card(pipeline_dir, tmp_path, monkeypatch):
+    calls = {}
+
+    def create_repo(api, repo_id, **kwargs):
+        calls["create"] = (repo_id, kwargs)
+
+    def upload_folder(api, *, repo_id, folder_path, **kwargs):
+        calls["files"] = sorted(path.name for path in Path(folder_path).iterdir())
+        calls["card"] = (Path(folder_path) / "README.md").read_text()
+        return CommitInfo(commit_url=f"https://huggingface.co/{repo_id}/commit/1", commit_message="m", commit_description="", oid="1")
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    result = invoke("push", pipeline_dir, "acme/tiny", "--private", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"repo_id": "acme/tiny", "commit_url": "https://huggingface.co/acme/tiny/commit/1"}
+    assert calls["create"] == ("acme/tiny", {"private": True, "exist_ok": True})
+    assert calls["files"] == ["README.md", "basis.safetensors", "config.json", "motion.safetensors"]
+    assert 'from_pretrained("acme/tiny")' in calls["card"]
+    assert_user_error(invoke("push", pipeline_dir, "no-slash"), "'no-slash'", "org/name")
+
+
+def test_animate_inverts_the_photo_then_moves_it(pipeline, pipeline_dir, tmp_path):
+    backend = pipeline.backend
+    with torch.no_grad():
+        photo = backend.synthesize(backend.sample_latents(1, generator=torch.Generator().manual_seed(9)))
+    Image.fromarray(to_uint8(photo[0]).permute(1, 2, 0).numpy()).resize((40, 32)).save(tmp_path / "photo.png")  # not square: cropped
+    result = invoke("animate", tmp_path / "photo.png", "-p", pipeline_dir, "-t", 3, "--steps", 40, "-o", tmp_path / "moving.png", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    target = cli._read_image(tmp_path / "photo.png", 16)
+    with torch.no_grad():
+        start = backend.sample_latents(512, generator=torch.Generator().manual_seed(0)).mean(0, keepdim=True)
+        start_psnr = psnr(backend.synthesize(start), target).item()
+    assert report["psnr"] > start_psnr + 1  # the inversion got closer than its starting point
+    frames = read_grid(tmp_path / "moving.png", videos=1, frames=3)
+    assert not torch.equal(frames[0, 0], frames[0, -1])
+    assert_user_error(invoke("animate", tmp_path / "log.txt", "-p", pipeline_dir, "-o", tmp_path / "a.gif"), "does not exist")
+    (tmp_path / "notes.png").write_text("not an image")
+    assert_user_error(invoke("animate", tmp_path / "notes.png", "-p", pipeline_dir, "-o", tmp_path / "a.gif"), "not an image")
+
+
+# ----------------------------------------------------------------------------------------------
+# Bad input: one line on stderr, exit code 2.
+
+
+def test_hub_id_missing_while_offline(hub_cache, tmp_path):
+    result = invoke("generate", "-p", "acme/nothing", "-o", tmp_path / "v.gif")
+    assert_user_error(result, "'acme/nothing'", "not in the local Hub cache")
+
+
+def test_hub_repo_that_is_not_a_pipeline(hub_cache, tmp_path):
+    sha = "e" * 40
+    snapshot = hub_cache / "models--acme--bert" / "snapshots" / sha
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text('{"model_type": "bert"}')
+    (hub_cache / "models--acme--bert" / "refs").mkdir()
+    (hub_cache / "models--acme--bert" / "refs" / "main").write_text(sha)
+    assert_user_error(invoke("info", "acme/bert"), "not a latentmotion pipeline")
+    assert_user_error(invoke("generate", "-p", "acme/bert", "-o", tmp_path / "v.gif"), "not a latentmotion pipeline")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        ("learning_rate = 0.1\n", ["unknown training option", "'learning_rate'"]),
+        ('steps = "ten"\n', ["'steps'", "must be int"]),
+        ("steps = [\n", ["cannot be parsed"]),
+    ],
+)
+def test_bad_training_config_files(tmp_path, content, fragments):
+    (tmp_path / "bad.toml").write_text(content)
+    assert_user_error(invoke("train", tmp_path / "bad.toml", "--out", tmp_path / "run"), *fragments)
+
+
+def test_output_in_a_folder_that_does_not_exist(pipeline_dir, tmp_path):
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-o", tmp_path / "nowhere" / "v.mp4"), "nowhere", "does not exist")
+    assert_user_error(invoke("fit-basis", "tiny", "-o", tmp_path / "nowhere" / "b.safetensors"), "does not exist")
+
+
+def test_video_format_that_cannot_be_written(pipeline_dir, tmp_path, monkeypatch):
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-o", tmp_path / "v.avi"), "unsupported format '.avi'", ".mp4")
+    monkeypatch.setattr(av, "codecs_available", av.codecs_available - {"libx264"})
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-o", tmp_path / "v.mp4"), "no H.264 encoder", ".gif")
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into read-only folders")
+def test_output_in_a_read_only_folder(pipeline_dir, tmp_path):
+    (tmp_path / "locked").mkdir(mode=0o500)
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-o", tmp_path / "locked" / "v.gif"), "not writable")
+
+
+def test_other_user_errors(tmp_path):
+    assert_user_error(invoke("fit-basis", "tiny", "--backend-option", "resolution", "-o", tmp_path / "b.safetensors"), "KEY=VALUE")
+    assert_user_error(invoke("fit-basis", "tinny", "-o", tmp_path / "b.safetensors"), "unknown backend 'tinny'", "'tiny'")
+    assert_user_error(invoke("generate", "-p", tmp_path / "missing", "-o", tmp_path / "v.gif"), "neither a pipeline folder nor a Hub repo id")
+    assert_user_error(invoke("plot", tmp_path, "-o", tmp_path / "p.png"), "log.jsonl", "does not exist")
+
+
+# ----------------------------------------------------------------------------------------------
+# Plugins add sub-commands.
+
+
+class GreetingPlugin:
+    @hookimpl
+    def register_commands(self, app):
+        @app.command()
+        def greet(name: str = "world") -> None:
+            """Say hello (a plugin command)."""
+            typer.echo(f"hello {name}")
+
+        @app.command()
+        def fail() -> None:
+            """Raise a user error."""
+            raise ConfigError("the plugin's input was wrong")
+
+
+class BrokenPlugin:
+    @hookimpl
+    def register_commands(self, app):
+        raise RuntimeError("bug in the plugin")
+
+
+@pytest.fixture
+def plugins():
+    names = []
+
+    def register(plugin, name):
+        pm.register(plugin, name=name)
+        names.append(name)
+
+    yield register
+    for name in names:
+        pm.unregister(name=name)
+
+
+def test_plugins_add_commands_and_their_errors_are_one_line(plugins):
+    plugins(GreetingPlugin(), "test-greeting")
+    app = cli.build_app()
+    result = invoke("greet", "--name", "motion", app=app)
+    assert result.exit_code == 0 and result.stdout == "hello motion\n"
+    assert_user_error(invoke("fail", app=app), "the plugin's input was wrong")
+    assert "greet" not in invoke("--help").stdout  # the app built at import time is unchanged
+
+
+def test_a_broken_plugin_leaves_the_core_commands_working(plugins, capsys):
+    plugins(BrokenPlugin(), "test-broken")
+    plugins(GreetingPlugin(), "test-greeting")
+    app = cli.build_app()
+    assert "plugin 'test-broken' failed to add its commands (RuntimeError: bug in the plugin)" in capsys.readouterr().err
+    assert invoke("greet", app=app).stdout == "hello world\n"
+    assert invoke("backends", "--json", app=app).exit_code == 0

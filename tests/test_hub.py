@@ -1,0 +1,264 @@
+"""Hub loading and pushing, offline: a local cache laid out as the Hub lays it out, HfApi patched."""
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from huggingface_hub import HfApi, constants
+from huggingface_hub.errors import RepositoryNotFoundError
+from huggingface_hub.hf_api import CommitInfo
+from safetensors.torch import load_file, save_file
+
+import latentmotion
+from latentmotion.basis import PCABasis
+from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.hookspecs import hookimpl
+from latentmotion.hub import BUNDLE_DIR, is_repo_id, resolve_backend_options
+from latentmotion.motion import MotionConfig, MotionGenerator
+from latentmotion.pipeline import LatentMotionPipeline
+from latentmotion.plugins import pm
+from latentmotion.tiny import tiny_backend
+
+SHA_A = "a" * 40
+SHA_B = "b" * 40
+
+
+
+def cache_repo(cache, repo_id, folder, *, sha=SHA_A, refs=("main",)):
+    """Lay out `folder`'s files as the Hub cache holds a downloaded snapshot: blobs, refs, symlinks."""
+    storage = cache / f"models--{repo_id.replace('/', '--')}"
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file():
+            content = path.read_bytes()
+            blob = storage / "blobs" / hashlib.sha256(content).hexdigest()
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            blob.write_bytes(content)
+            link = storage / "snapshots" / sha / path.relative_to(folder)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(os.path.relpath(blob, link.parent))
+    (storage / "snapshots" / sha).mkdir(parents=True, exist_ok=True)
+    for ref in refs:
+        (storage / "refs").mkdir(parents=True, exist_ok=True)
+        (storage / "refs" / ref).write_text(sha)
+
+
+def make_pipeline(backend, *, bias):
+    basis = PCABasis.fit(backend, n_samples=500, batch_size=250)
+    torch.manual_seed(0)
+    motion = MotionGenerator(MotionConfig(latent_dim=8, n_components=6, hidden_dim=16), basis=basis.scaled(6))
+    with torch.no_grad():  # a visible motion
+        motion.coefficients.bias.fill_(bias)
+    return LatentMotionPipeline(backend=backend, basis=basis, motion=motion, n_frames=4, fps=8)
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return make_pipeline(latentmotion.get_backend("tiny", resolution=16, dim=8), bias=0.5)
+
+
+@pytest.fixture(scope="module")
+def other_pipeline():
+    return make_pipeline(latentmotion.get_backend("tiny", resolution=16, dim=8), bias=-0.5)
+
+
+def test_load_by_repo_id_from_the_cache(pipeline, hub_cache, tmp_path):
+    with pytest.raises(CheckpointError, match="not in the local Hub cache"):
+        LatentMotionPipeline.from_pretrained("acme/tiny-motion")
+    cache_repo(hub_cache, "acme/tiny-motion", pipeline.save_pretrained(tmp_path / "pipe"))
+    loaded = LatentMotionPipeline.from_pretrained("acme/tiny-motion")
+    assert torch.equal(loaded.generate(2, seed=3), pipeline.generate(2, seed=3))
+
+
+def test_explicit_cache_dir_and_local_files_only(pipeline, hub_cache, tmp_path):
+    cache_repo(tmp_path / "elsewhere", "acme/tiny-motion", pipeline.save_pretrained(tmp_path / "pipe"))
+    with pytest.raises(CheckpointError):
+        LatentMotionPipeline.from_pretrained("acme/tiny-motion")
+    loaded = LatentMotionPipeline.from_pretrained("acme/tiny-motion", cache_dir=tmp_path / "elsewhere", local_files_only=True)
+    assert torch.equal(loaded.generate(1, seed=0), pipeline.generate(1, seed=0))
+
+
+def test_pinned_revision_by_tag_and_by_commit(pipeline, other_pipeline, hub_cache, tmp_path):
+    cache_repo(hub_cache, "acme/tiny-motion", pipeline.save_pretrained(tmp_path / "a"), sha=SHA_A, refs=("main",))
+    cache_repo(hub_cache, "acme/tiny-motion", other_pipeline.save_pretrained(tmp_path / "b"), sha=SHA_B, refs=("v1",))
+    main = pipeline.generate(1, seed=0)
+    tagged = other_pipeline.generate(1, seed=0)
+    assert not torch.equal(main, tagged)
+    assert torch.equal(LatentMotionPipeline.from_pretrained("acme/tiny-motion").generate(1, seed=0), main)
+    assert torch.equal(LatentMotionPipeline.from_pretrained("acme/tiny-motion", revision="v1").generate(1, seed=0), tagged)
+    assert torch.equal(LatentMotionPipeline.from_pretrained("acme/tiny-motion", revision=SHA_B).generate(1, seed=0), tagged)
+    with pytest.raises(CheckpointError, match=r"revision v2\) is not in the local Hub cache"):
+        LatentMotionPipeline.from_pretrained("acme/tiny-motion", revision="v2")
+
+
+def test_missing_repo_offline_says_so(hub_cache):
+    with pytest.raises(CheckpointError, match="'acme/nothing' .* not in the local Hub cache and the Hub cannot be reached"):
+        LatentMotionPipeline.from_pretrained("acme/nothing")
+
+
+def test_repo_that_does_not_exist_on_the_hub(hub_cache, monkeypatch):
+    import httpx2
+
+    def not_found(self, repo_id, **kwargs):
+        response = httpx2.Response(404, request=httpx2.Request("GET", f"https://huggingface.co/api/models/{repo_id}"))
+        raise RepositoryNotFoundError("Repository Not Found", response=response)
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(HfApi, "repo_info", not_found)
+    with pytest.raises(CheckpointError, match="'acme/nothing' does not exist, or is private or gated"):
+        LatentMotionPipeline.from_pretrained("acme/nothing")
+
+
+def test_missing_file_in_the_snapshot(pipeline, hub_cache, tmp_path):
+    folder = pipeline.save_pretrained(tmp_path / "pipe")
+    (folder / "motion.safetensors").unlink()
+    cache_repo(hub_cache, "acme/partial", folder)
+    with pytest.raises(CheckpointError, match="has no motion.safetensors"):
+        LatentMotionPipeline.from_pretrained("acme/partial")
+
+
+def test_a_repo_of_another_library_is_not_a_pipeline(hub_cache, tmp_path):
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    save_file({"weight": torch.zeros(2)}, str(folder / "model.safetensors"))
+    cache_repo(hub_cache, "acme/bert", folder)
+    with pytest.raises(CheckpointError, match="not a latentmotion pipeline"):
+        LatentMotionPipeline.from_pretrained("acme/bert")
+
+
+def test_repo_id_shape():
+    assert is_repo_id("acme/motion")
+    assert not any(map(is_repo_id, ["motion", "a/b/c", "/abs/path", "./rel", "acme/", "/motion", "acme/.hidden"]))
+
+
+# ----------------------------------------------------------------------------------------------
+# Pushing (HfApi patched: no network).
+
+
+class FakeHub:
+    """Records create_repo/upload_folder calls and keeps a copy of each uploaded folder."""
+
+    def __init__(self, root):
+        self.root = root
+        self.created = []
+        self.uploads = []
+
+    def install(self, monkeypatch):
+        hub = self
+
+        def create_repo(api, repo_id, **kwargs):
+            hub.created.append((repo_id, kwargs))
+            return f"https://huggingface.co/{repo_id}"
+
+        def upload_folder(api, *, repo_id, folder_path, **kwargs):
+            copy = hub.root / f"upload-{len(hub.uploads)}"
+            shutil.copytree(folder_path, copy)
+            hub.uploads.append((repo_id, copy, kwargs))
+            url = f"https://huggingface.co/{repo_id}/commit/{'c' * 40}"
+            return CommitInfo(commit_url=url, commit_message=kwargs["commit_message"], commit_description="", oid="c" * 40)
+
+        monkeypatch.setattr(HfApi, "create_repo", create_repo)
+        monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+        return self
+
+
+def test_push_uploads_the_pipeline_and_a_model_card(pipeline, tmp_path, monkeypatch):
+    hub = FakeHub(tmp_path).install(monkeypatch)
+    url = pipeline.push_to_hub("acme/tiny-motion", private=True, commit_message="first")
+    assert url == f"https://huggingface.co/acme/tiny-motion/commit/{'c' * 40}"
+    assert hub.created == [("acme/tiny-motion", {"private": True, "exist_ok": True})]
+    [(repo_id, folder, kwargs)] = hub.uploads
+    assert repo_id == "acme/tiny-motion" and kwargs["commit_message"] == "first"
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "basis.safetensors", "config.json", "motion.safetensors"]
+    assert json.loads((folder / "config.json").read_text()) == pipeline.config()
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: latentmotion\n")
+    assert "- latentmotion-tiny\n" in card
+    assert 'LatentMotionPipeline.from_pretrained("acme/tiny-motion")' in card
+    assert "latentmotion generate --pipeline acme/tiny-motion" in card
+    assert "| Resolution | 16 x 16 |" in card
+    state = load_file(str(folder / "motion.safetensors"))
+    assert all(torch.equal(state[k], v) for k, v in pipeline.motion.state_dict().items())
+
+
+def test_push_refuses_a_malformed_repo_id(pipeline):
+    with pytest.raises(ConfigError, match="'org/name'"):
+        pipeline.push_to_hub("no-slash")
+
+
+def test_push_while_offline_is_a_clear_error(pipeline, hub_cache):
+    with pytest.raises(CheckpointError, match="offline mode is on"):
+        pipeline.push_to_hub("acme/tiny-motion")
+
+
+# ----------------------------------------------------------------------------------------------
+# Backend weights from a local file travel with the pushed pipeline.
+
+
+def load_tiny_file(*, weights):
+    """The tiny generator, its weights read from a safetensors file (a backend with a weights path)."""
+    backend = tiny_backend(resolution=16, dim=8)
+    backend.generator.load_state_dict(load_file(weights), strict=True)
+    backend.name = "tiny-file"
+    backend.options = {"weights": str(Path(weights).resolve())}
+    return backend
+
+
+class TinyFilePlugin:
+    @hookimpl
+    def register_backends(self, register):
+        register("tiny-file", load_tiny_file, description="tiny generator with weights from a file (tests)")
+
+
+@pytest.fixture
+def file_backend(tmp_path):
+    weights = tmp_path / "weights" / "generator.safetensors"
+    weights.parent.mkdir()
+    save_file(tiny_backend(resolution=16, dim=8, seed=7).generator.state_dict(), str(weights))
+    pm.register(TinyFilePlugin(), name="test-tiny-file")
+    yield weights
+    pm.unregister(name="test-tiny-file")
+
+
+def test_one_id_loads_everything_including_bundled_backend_weights(file_backend, hub_cache, tmp_path, monkeypatch):
+    pipeline = make_pipeline(latentmotion.get_backend("tiny-file", weights=str(file_backend)), bias=0.5)
+    hub = FakeHub(tmp_path).install(monkeypatch)
+    pipeline.push_to_hub("acme/bundled")
+    [(_, folder, kwargs)] = hub.uploads
+    assert kwargs["delete_patterns"] == [f"{BUNDLE_DIR}/*"]
+    config = json.loads((folder / "config.json").read_text())
+    assert config["backend"] == {"name": "tiny-file", "options": {"weights": "backend/weights/generator.safetensors"}}
+    assert (folder / "backend" / "weights" / "generator.safetensors").read_bytes() == file_backend.read_bytes()
+    expected = pipeline.generate(2, seed=1)
+    cache_repo(hub_cache, "acme/bundled", folder)
+    file_backend.unlink()  # the original weights are gone: only the repo holds them now
+    loaded = LatentMotionPipeline.from_pretrained("acme/bundled")
+    assert Path(loaded.backend.options["weights"]).is_relative_to(hub_cache.resolve() / "models--acme--bundled")
+    assert torch.equal(loaded.generate(2, seed=1), expected)
+
+
+def test_push_refuses_backend_weights_that_are_gone(file_backend, tmp_path, monkeypatch):
+    pipeline = make_pipeline(latentmotion.get_backend("tiny-file", weights=str(file_backend)), bias=0.5)
+    hub = FakeHub(tmp_path).install(monkeypatch)
+    file_backend.unlink()
+    with pytest.raises(ConfigError, match="backend option 'weights' names .* which does not exist"):
+        pipeline.push_to_hub("acme/bundled")
+    assert hub.uploads == []
+
+
+def test_bundled_paths_must_stay_inside_the_pipeline(tmp_path):
+    (tmp_path / "backend" / "w").mkdir(parents=True)
+    (tmp_path / "backend" / "w" / "g.bin").write_bytes(b"x")
+    assert resolve_backend_options({"w": "backend/w/g.bin", "dim": 8, "name": "cat"}, tmp_path) == {
+        "w": str(tmp_path / "backend/w/g.bin"),
+        "dim": 8,
+        "name": "cat",
+    }
+    with pytest.raises(CheckpointError, match="outside"):
+        resolve_backend_options({"w": "backend/../../secret"}, tmp_path)
+    with pytest.raises(CheckpointError, match="missing from the pipeline"):
+        resolve_backend_options({"w": "backend/w/absent.bin"}, tmp_path)
