@@ -16,7 +16,6 @@ motion step never changes the condition.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from latentmotion.atomic import atomic_path
 from latentmotion.backend import LatentSpace
 from latentmotion.errors import CheckpointError, ConfigError, ShapeError
 
@@ -224,7 +224,7 @@ class PCABasis:
                     gram = torch.zeros(latent_dim, latent_dim, dtype=torch.float64, device=x.device)
                 if x.shape[1] != shift.shape[0]:
                     raise ShapeError(f"PCA batches must all have width {shift.shape[0]}, got a batch of shape {list(x.shape)}")
-                centred = x.to(torch.float64) - shift  # [n, total_dim]
+                centred = x.to(torch.float64, copy=True).sub_(shift)  # [n, total_dim]; copy: never touch the caller's batch
                 total_sum += centred.sum(dim=0)
                 latent = centred[:, :latent_dim]
                 gram.addmm_(latent.T, latent)
@@ -326,15 +326,8 @@ class PCABasis:
                 "n_samples": str(self.n_samples),
             },
         )
-        path = Path(path)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as temp:
+            temp.write_bytes(data)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PCABasis:
