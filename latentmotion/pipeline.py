@@ -393,10 +393,10 @@ def resolve_pipeline_folder(
     cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
 ) -> Path:
-    """Find a pipeline's folder: a local path as is, a Hub repo id through the Hub cache.
+    """Find a pipeline's folder: a local path as is, a bundled name, or a Hub repo id through the Hub cache.
 
     Args:
-        path_or_repo_id: Local folder or Hub repo id.
+        path_or_repo_id: Local folder, bundled pipeline name (`"toy"`, `"toy-cross"`) or Hub repo id.
         revision: Hub branch, tag or commit.
         cache_dir: Hub cache folder.
         local_files_only: Never reach the network.
@@ -408,8 +408,18 @@ def resolve_pipeline_folder(
     if path.is_dir():
         return path
     name = str(path_or_repo_id)
+    from latentmotion.toyworld.bundled import BUNDLED_PIPELINES, bundled_pipeline, reproduce_command
+
+    if name in BUNDLED_PIPELINES:
+        folder = bundled_pipeline(name)
+        missing = [file for file in (CONFIG_NAME, MOTION_NAME, BASIS_NAME) if not (folder / file).is_file()]
+        if missing:
+            raise CheckpointError(f"the bundled pipeline {name!r} lacks {', '.join(missing)} in {folder}; rebuild it with: {reproduce_command(name)}")
+        return folder
     if path.exists() or not hub.is_repo_id(name):
-        raise CheckpointError(f"{name!r} is neither a pipeline folder nor a Hub repo id of the form 'org/name'")
+        raise CheckpointError(
+            f"{name!r} is neither a pipeline folder, a bundled pipeline ({', '.join(BUNDLED_PIPELINES)}) nor a Hub repo id of the form 'org/name'"
+        )
     return hub.download_pipeline(
         name,
         required=(CONFIG_NAME, MOTION_NAME, BASIS_NAME),

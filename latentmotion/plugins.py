@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "latentmotion"
 LOAD_PLUGINS_ENV = "LATENTMOTION_LOAD_PLUGINS"
-DEFAULT_PLUGINS = ("latentmotion.default_plugins.tiny",)
+DEFAULT_PLUGINS = ("latentmotion.default_plugins.tiny", "latentmotion.default_plugins.toy")
 
 pm = pluggy.PluginManager("latentmotion")
 pm.add_hookspecs(hookspecs)

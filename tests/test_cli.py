@@ -370,7 +370,7 @@ def test_output_in_a_read_only_folder(pipeline_dir, tmp_path):
 def test_other_user_errors(tmp_path):
     assert_user_error(invoke("fit-basis", "tiny", "--backend-option", "resolution", "-o", tmp_path / "b.safetensors"), "KEY=VALUE")
     assert_user_error(invoke("fit-basis", "tinny", "-o", tmp_path / "b.safetensors"), "unknown backend 'tinny'", "'tiny'")
-    assert_user_error(invoke("generate", "-p", tmp_path / "missing", "-o", tmp_path / "v.gif"), "neither a pipeline folder nor a Hub repo id")
+    assert_user_error(invoke("generate", "-p", tmp_path / "missing", "-o", tmp_path / "v.gif"), "neither a pipeline folder, a bundled pipeline (toy, toy-cross) nor a Hub repo id")
     assert_user_error(invoke("plot", tmp_path, "-o", tmp_path / "p.png"), "log.jsonl", "does not exist")
 
 

@@ -115,7 +115,7 @@ def test_corrupt_or_missing_files(pipeline, tmp_path):
     (folder / "config.json").unlink()
     with pytest.raises(CheckpointError, match="no config.json"):
         LatentMotionPipeline.from_pretrained(folder)
-    with pytest.raises(CheckpointError, match="neither a pipeline folder nor a Hub repo id"):
+    with pytest.raises(CheckpointError, match=r"neither a pipeline folder, a bundled pipeline \(toy, toy-cross\) nor a Hub repo id"):
         LatentMotionPipeline.from_pretrained(tmp_path / "does" / "not" / "exist")
 
 
@@ -130,3 +130,11 @@ def test_bad_generation_arguments(pipeline):
         pipeline.generate(0)
     with pytest.raises(ConfigError):
         pipeline.generate(1, 0)
+
+
+def test_a_missing_bundled_pipeline_names_the_rebuild_command(monkeypatch, tmp_path):
+    from latentmotion.toyworld import bundled
+
+    monkeypatch.setattr(bundled, "PRETRAINED_DIR", tmp_path)
+    with pytest.raises(CheckpointError, match=r"python -m latentmotion.toyworld.reproduce --name toy "):
+        LatentMotionPipeline.from_pretrained("toy")

@@ -12,51 +12,10 @@ import torch
 import latentmotion
 from latentmotion.errors import CheckpointError, ConfigError
 from latentmotion.pipeline import LatentMotionPipeline
+from latentmotion.testing import MovingSquares, smoke_config
 from latentmotion.train import ClipStream, TrainConfig, Trainer
 
 HERE = Path(__file__).parent
-
-
-class MovingSquares(torch.utils.data.Dataset):
-    """Procedural clips: a coloured square sliding right, starting at a random offset."""
-
-    def __init__(self, n_videos=6, n_frames=4, resolution=32):
-        self.n_videos, self.n_frames, self.resolution = n_videos, n_frames, resolution
-
-    def __len__(self):
-        return self.n_videos
-
-    def __getitem__(self, index):
-        start = int(torch.randint(0, 8, ()))
-        clip = -torch.ones(self.n_frames, 3, self.resolution, self.resolution)
-        for t in range(self.n_frames):
-            x = (start + 2 * t) % (self.resolution - 6)
-            clip[t, index % 3, 8:14, x : x + 6] = 1.0
-        return clip
-
-
-def small_config(**overrides):
-    values = dict(
-        backend_options={"resolution": 32, "dim": 8, "channels": 16},
-        basis_samples=1000,
-        n_components=6,
-        hidden_dim=16,
-        n_frames=4,
-        d_resolution=32,
-        batch_size=2,
-        steps=2,
-        g_steps=2,
-        d_channels=8,
-        d_layers=2,
-        contrastive_channels=4,
-        proj_dim=8,
-        queue_size=8,
-        checkpoint_every=1,
-        log_every=1,
-        preview_every=0,
-    )
-    values.update(overrides)
-    return TrainConfig(**values)
 
 
 def motion_state(trainer):
@@ -65,7 +24,7 @@ def motion_state(trainer):
 
 @pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
 def test_training_updates_only_the_motion_generator(mode, tmp_path):
-    trainer = Trainer(small_config(mode=mode, preview_every=2), tmp_path, dataset=MovingSquares(), progress=False)
+    trainer = Trainer(smoke_config(mode=mode, preview_every=2), tmp_path, dataset=MovingSquares(), progress=False)
     backend_before = {k: v.clone() for k, v in trainer.backend.state_dict().items()}
     motion_before = motion_state(trainer)
     pipeline = trainer.train()
@@ -86,7 +45,7 @@ def test_training_updates_only_the_motion_generator(mode, tmp_path):
 
 
 def test_cross_domain_fills_the_queues_from_generator_steps(tmp_path):
-    trainer = Trainer(small_config(mode="cross-domain", steps=1), tmp_path, dataset=MovingSquares(), progress=False)
+    trainer = Trainer(smoke_config(mode="cross-domain", steps=1), tmp_path, dataset=MovingSquares(), progress=False)
     before = trainer.image_d.queue_real.clone()
     trainer.train()
     changed_rows = (trainer.image_d.queue_real != before).any(dim=1).sum()
@@ -94,11 +53,11 @@ def test_cross_domain_fills_the_queues_from_generator_steps(tmp_path):
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path):
-    straight = Trainer(small_config(steps=4, checkpoint_every=2), tmp_path / "a", dataset=MovingSquares(), progress=False)
+    straight = Trainer(smoke_config(steps=4, checkpoint_every=2), tmp_path / "a", dataset=MovingSquares(), progress=False)
     straight.train()
-    first = Trainer(small_config(steps=2, checkpoint_every=2), tmp_path / "b", dataset=MovingSquares(), progress=False)
+    first = Trainer(smoke_config(steps=2, checkpoint_every=2), tmp_path / "b", dataset=MovingSquares(), progress=False)
     first.train()
-    resumed = Trainer(small_config(steps=4, checkpoint_every=2), tmp_path / "b", dataset=MovingSquares(), resume=True, progress=False)
+    resumed = Trainer(smoke_config(steps=4, checkpoint_every=2), tmp_path / "b", dataset=MovingSquares(), resume=True, progress=False)
     assert resumed.step == 2
     resumed.train()
     for name in ("motion", "video_d", "image_d"):
@@ -111,33 +70,33 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
 
 
 def test_resume_drops_log_lines_written_after_the_checkpoint(tmp_path):
-    Trainer(small_config(steps=3, checkpoint_every=2), tmp_path, dataset=MovingSquares(), progress=False).train()
+    Trainer(smoke_config(steps=3, checkpoint_every=2), tmp_path, dataset=MovingSquares(), progress=False).train()
     torch.save(torch.load(tmp_path / "checkpoint.pt", weights_only=True) | {"step": 2}, tmp_path / "checkpoint.pt")
-    Trainer(small_config(steps=3, checkpoint_every=2), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+    Trainer(smoke_config(steps=3, checkpoint_every=2), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
     assert [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()] == [1, 2]
 
 
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
-    Trainer(small_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False).train()
+    Trainer(smoke_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False).train()
     with pytest.raises(CheckpointError, match=r"hidden_dim \(16 -> 32\)"):
-        Trainer(small_config(steps=2, hidden_dim=32), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+        Trainer(smoke_config(steps=2, hidden_dim=32), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
 
 
 def test_resume_without_a_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
-        Trainer(small_config(), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+        Trainer(smoke_config(), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
-    Trainer(small_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False).train()
+    Trainer(smoke_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False).train()
     path = tmp_path / "checkpoint.pt"
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
-        Trainer(small_config(steps=2), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+        Trainer(smoke_config(steps=2), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
 
 
 def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    trainer = Trainer(small_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False)
+    trainer = Trainer(smoke_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False)
     trainer.train()
     good = (tmp_path / "checkpoint.pt").read_bytes()
 
@@ -153,7 +112,7 @@ def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
 
 
 def test_config_round_trips_through_json_and_toml(tmp_path):
-    config = small_config(mode="cross-domain", betas=(0.4, 0.9))
+    config = smoke_config(mode="cross-domain", betas=(0.4, 0.9))
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     toml = tmp_path / "run.toml"
     toml.write_text('mode = "cross-domain"\nbatch_size = 4\nbetas = [0.1, 0.2]\n[backend_options]\nresolution = 32\n')
@@ -189,11 +148,11 @@ def test_config_file_errors(tmp_path):
 
 def test_no_data_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no training videos"):
-        Trainer(small_config(), tmp_path, progress=False)
+        Trainer(smoke_config(), tmp_path, progress=False)
 
 
 def test_clips_of_the_wrong_size_are_refused(tmp_path):
-    trainer = Trainer(small_config(steps=1), tmp_path, dataset=MovingSquares(resolution=16), progress=False)
+    trainer = Trainer(smoke_config(steps=1), tmp_path, dataset=MovingSquares(resolution=16), progress=False)
     with pytest.raises(ConfigError, match="real clips are"):
         trainer.train()
 
@@ -202,7 +161,7 @@ def test_basis_of_another_latent_space_is_refused(tmp_path):
     other = latentmotion.get_backend("tiny", dim=4)
     basis = latentmotion.PCABasis.fit(other, n_samples=200)
     with pytest.raises(latentmotion.LatentMotionError, match="refit|dim"):
-        Trainer(small_config(), tmp_path, basis=basis, dataset=MovingSquares(), progress=False)
+        Trainer(smoke_config(), tmp_path, basis=basis, dataset=MovingSquares(), progress=False)
 
 
 def test_clip_stream_resumes_mid_epoch_and_splits_across_processes():
@@ -219,7 +178,6 @@ def test_clip_stream_resumes_mid_epoch_and_splits_across_processes():
 @pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
 def test_two_cpu_processes_with_torchrun(mode, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}}
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
     env["LATENTMOTION_LOAD_PLUGINS"] = ""  # built-ins only, as under pytest
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(HERE / "distributed_train.py"), str(tmp_path), mode],
@@ -244,7 +202,7 @@ def test_full_loop_from_a_folder_of_mp4_files(tmp_path):
     (tmp_path / "videos").mkdir()
     for index in range(3):
         write_video(tmp_path / "videos" / f"clip{index}.mp4", squares[index], fps=10)
-    config = small_config(data=str(tmp_path / "videos"), time_step=2, steps=1)
+    config = smoke_config(data=str(tmp_path / "videos"), time_step=2, steps=1)
     pipeline = Trainer(config, tmp_path / "run", progress=False).train()
     again = LatentMotionPipeline.from_pretrained(tmp_path / "run" / "pipeline")
     assert torch.equal(again.generate(1, 4, seed=3), pipeline.generate(1, 4, seed=3))

@@ -7,51 +7,15 @@ import torch
 from latentmotion_biggan.backend import load_backend
 
 from latentmotion.pipeline import LatentMotionPipeline
-from latentmotion.train import TrainConfig, Trainer
-
-
-class SlidingBars(torch.utils.data.Dataset):
-    """Procedural 32 px clips: a bright vertical bar moving right by 3 px a frame."""
-
-    def __init__(self, n_videos: int = 4, n_frames: int = 4) -> None:
-        self.n_videos, self.n_frames = n_videos, n_frames
-
-    def __len__(self) -> int:
-        return self.n_videos
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        clip = -torch.ones(self.n_frames, 3, 32, 32)
-        for t in range(self.n_frames):
-            x = 2 * index + 3 * t
-            clip[t, :, :, x : x + 4] = 1.0
-        return clip
+from latentmotion.testing import MovingSquares, smoke_config
+from latentmotion.train import Trainer
 
 
 @pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
 def test_motion_trains_over_biggan_and_generates_videos(mode: str, registered: None, tiny_checkpoint: Path, tmp_path: Path) -> None:
     backend = load_backend(tiny_checkpoint, truncation=0.5, classes=["lion", "tiger"])
-    config = TrainConfig(
-        backend="biggan",
-        backend_options=backend.options,
-        mode=mode,
-        basis_samples=500,
-        n_components=8,
-        hidden_dim=16,
-        n_frames=4,
-        d_resolution=32,
-        batch_size=2,
-        steps=2,
-        g_steps=2,
-        d_channels=8,
-        d_layers=2,
-        contrastive_channels=4,
-        proj_dim=8,
-        queue_size=8,
-        checkpoint_every=2,
-        log_every=1,
-        preview_every=0,
-    )
-    trainer = Trainer(config, tmp_path / "run", backend=backend, dataset=SlidingBars(), progress=False)
+    config = smoke_config(backend="biggan", backend_options=backend.options, mode=mode, basis_samples=500, n_components=8, checkpoint_every=2)
+    trainer = Trainer(config, tmp_path / "run", backend=backend, dataset=MovingSquares(n_videos=4), progress=False)
     weights = {key: value.clone() for key, value in backend.state_dict().items()}
     motion = {key: value.clone() for key, value in trainer.motion.state_dict().items()}
     pipeline = trainer.train()

@@ -1,0 +1,64 @@
+"""The built-in `toy` backend: the toy image GAN, wrapped by the generic custom-GAN path.
+
+The generator trained by [train_image_gan][latentmotion.toyworld.train_image_gan] becomes a
+backend through [ModuleBackend][latentmotion.module_backend.ModuleBackend], exactly as a
+third-party `nn.Module` generator would: latent space W declared, content codes drawn as
+`w = mapping(z)` with `z ~ N(0, I)`, rendering by the synthesis network, inversion by the base
+class's optimisation-based projection.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from latentmotion.backend import LatentSpace
+from latentmotion.errors import ConfigError
+from latentmotion.module_backend import ModuleBackend
+from latentmotion.toyworld.checkpoint import (
+    bundled_weights,
+    load_generator,
+    rebuild_command,
+)
+from latentmotion.toyworld.config import VARIANTS
+
+
+def toy_backend(*, variant: str = "shapes", path: str | os.PathLike[str] | None = None) -> ModuleBackend:
+    """Build the `toy` backend from bundled or given generator weights.
+
+    Args:
+        variant: World variant whose bundled generator to load (`"shapes"` or `"glow"`);
+            ignored when `path` is given.
+        path: A `.safetensors` file written by the training script, with its `.json` beside it.
+
+    Returns:
+        The backend, rendering `[N, 3, 64, 64]` images from `[N, w_dim]` latents in W.
+
+    Raises:
+        ConfigError: Unknown `variant`.
+        CheckpointError: The weight file or its description is missing or corrupt; the message
+            names the command that rebuilds it.
+    """
+    if path is None:
+        if variant not in VARIANTS:
+            raise ConfigError(f"toy backend variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+        generator, _ = load_generator(bundled_weights(variant), rebuild=rebuild_command(variant))
+        options = {"variant": variant}
+    else:
+        generator, _ = load_generator(path, rebuild=rebuild_command(None, path))
+        options = {"path": str(path)}
+
+    def sample_w(n: int, rng: torch.Generator | None) -> torch.Tensor:
+        z = torch.randn(n, generator.config.z_dim, generator=rng)
+        with torch.no_grad():
+            return generator.mapping(z.to(generator.mapping.layers[0].weight.device))
+
+    return ModuleBackend(
+        name="toy",
+        generator=generator,
+        latent_space=LatentSpace("w", generator.config.w_dim, description="w = mapping(z), z ~ N(0, I)"),
+        resolution=generator.config.resolution,
+        sampler=sample_w,
+        options=options,
+    )

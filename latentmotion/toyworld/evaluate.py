@@ -1,0 +1,166 @@
+"""Did the motion generator learn motion? Figures that compare generated and real toy-world videos.
+
+- Motion distance: the sliced Wasserstein-1 distance between the distributions of per-frame
+  object displacements `(dx, dy)` (pixels per frame, tracked from pixels) of two sets of videos.
+- Colour ACD (average content distance): within each video, the mean pairwise L2 distance between
+  the per-frame mean colours (in `[0, 255]` units), averaged over videos; low means the content
+  stays constant.
+
+The same figures are computed for two baselines that know nothing of motion: static videos (the
+first frame repeated) and a random walk in the PCA basis with the trained model's step length.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import torch
+from einops import rearrange, repeat
+
+from latentmotion.errors import ConfigError
+from latentmotion.pipeline import LatentMotionPipeline, render, stream_generator
+from latentmotion.toyworld.config import WorldConfig
+from latentmotion.toyworld.tracking import displacements
+from latentmotion.toyworld.world import render_videos
+
+
+def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, *, n_projections: int = 128, seed: int = 0) -> float:
+    """Sliced Wasserstein-1 distance between two point clouds of the same dimension.
+
+    The mean over random unit directions of the 1-D Wasserstein-1 distance between the projected
+    samples, each computed from the two quantile functions on a common grid.
+
+    Args:
+        a: `[N, D]` samples.
+        b: `[M, D]` samples.
+        n_projections: Random directions.
+        seed: Seed of the directions.
+
+    Returns:
+        The distance, in the units of the samples.
+    """
+    if len(a) == 0 or len(b) == 0:
+        return math.nan
+    directions = torch.randn(n_projections, a.shape[1], generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    directions = directions / directions.norm(dim=1, keepdim=True)
+    grid = (torch.arange(max(len(a), len(b)), dtype=torch.float64) + 0.5) / max(len(a), len(b))
+    qa = torch.quantile(a.double() @ directions.T, grid, dim=0)
+    qb = torch.quantile(b.double() @ directions.T, grid, dim=0)
+    return float((qa - qb).abs().mean())
+
+
+def motion_samples(videos: torch.Tensor) -> torch.Tensor:
+    """The tracked per-frame displacements of a set of videos, frames without an object dropped.
+
+    Args:
+        videos: `[B, T, 3, H, W]` videos in `[-1, 1]`.
+
+    Returns:
+        `[N, 2]` displacements `(dx, dy)` in pixels per frame.
+    """
+    steps = rearrange(displacements(videos), "b t c -> (b t) c")
+    return steps[~steps.isnan().any(dim=1)]
+
+
+def colour_acd(videos: torch.Tensor) -> float:
+    """Colour average content distance: mean pairwise L2 distance of per-frame mean colours.
+
+    Args:
+        videos: `[B, T, 3, H, W]` videos in `[-1, 1]`, `T >= 2`.
+
+    Returns:
+        The distance in `[0, 255]` colour units, averaged over videos.
+    """
+    colours = (videos.double().mean(dim=(-2, -1)) + 1) * 127.5  # [B, T, 3]
+    pairwise = torch.cdist(colours, colours)  # [B, T, T]
+    frames = videos.shape[1]
+    return float(pairwise.sum(dim=(1, 2)).mean() / (frames * (frames - 1)))
+
+
+@attrs.frozen
+class MotionFigures:
+    """The figures of one set of videos against the real ones.
+
+    Attributes:
+        motion_distance: Sliced W1 between its displacements and the real videos' (pixels/frame).
+        colour_acd: Its colour ACD (`[0, 255]` units).
+        mean_speed: Mean tracked speed, pixels per frame.
+    """
+
+    motion_distance: float
+    colour_acd: float
+    mean_speed: float
+
+
+def figures(videos: torch.Tensor, real_motion: torch.Tensor) -> MotionFigures:
+    """Compute the figures of `videos` against the real displacements.
+
+    Args:
+        videos: `[B, T, 3, H, W]` videos in `[-1, 1]`.
+        real_motion: `[N, 2]` displacements of real videos, from `motion_samples`.
+
+    Returns:
+        The figures.
+    """
+    motion = motion_samples(videos)
+    speed = float(motion.norm(dim=1).mean()) if len(motion) else math.nan
+    return MotionFigures(sliced_wasserstein(motion, real_motion), colour_acd(videos), speed)
+
+
+@torch.no_grad()
+def random_walk(pipeline: LatentMotionPipeline, content: torch.Tensor, n_frames: int, *, step_norm: float, seed: int) -> torch.Tensor:
+    """Trajectories that step in random directions of the PCA basis, each step of length `step_norm`.
+
+    Args:
+        pipeline: Supplies the basis (directions scaled by their standard deviations).
+        content: `[B, D]` starting codes.
+        n_frames: Frames T.
+        step_norm: Length of every step, in latent units.
+        seed: Seed of the directions.
+
+    Returns:
+        `[B, T, D]` codes.
+    """
+    basis = pipeline.motion.basis  # [K, D]
+    coefficients = torch.randn(len(content), n_frames - 1, basis.shape[0], generator=stream_generator(seed, 7)).to(basis)
+    steps = coefficients @ basis
+    steps = steps * (step_norm / steps.norm(dim=-1, keepdim=True))
+    return torch.cat([content[:, None], content[:, None] + steps.cumsum(dim=1)], dim=1)
+
+
+@torch.no_grad()
+def evaluate(pipeline: LatentMotionPipeline, world: WorldConfig, *, n_videos: int = 256, seed: int = 0, batch_size: int = 256) -> dict[str, Any]:
+    """Compare the pipeline's videos, two baselines and real videos of `world`.
+
+    Args:
+        pipeline: The trained pipeline.
+        world: The world its motion was trained on (its resolution and frame count are used).
+        n_videos: Videos in each set.
+        seed: Seed of the generated, baseline and real videos.
+        batch_size: Frames rendered per backend call.
+
+    Returns:
+        JSON-able figures for `real` (a second set of real videos: the floor of the motion
+        distance), `model`, `static` and `random_walk`, with `n_videos` and `n_frames`.
+    """
+    if n_videos < 2 or world.n_frames < 2:
+        raise ConfigError(f"evaluation needs at least 2 videos of at least 2 frames, got {n_videos} of {world.n_frames}")
+    if world.resolution != pipeline.backend.resolution:
+        raise ConfigError(f"the world renders {world.resolution}px frames but the pipeline {pipeline.backend.resolution}px; set the world's resolution")
+    frames = world.n_frames
+    reference, _ = render_videos(world, n_videos, seed=seed + 1)
+    real, _ = render_videos(world, n_videos, seed=seed + 2)  # a second real set: the noise floor
+    real_motion = motion_samples(reference)
+
+    trajectory = pipeline.trajectories(n_videos, frames, seed=seed)
+    noise = pipeline.backend.sample_noise(n_videos, generator=stream_generator(seed, 2))
+    generated = render(pipeline.backend, trajectory, noise, batch_size=batch_size).cpu()
+    static = repeat(generated[:, 0], "b c h w -> b t c h w", t=frames)
+    step_norm = float((trajectory[:, 1:] - trajectory[:, :-1]).norm(dim=-1).mean())
+    walk = random_walk(pipeline, trajectory[:, 0], frames, step_norm=step_norm, seed=seed)
+    walked = render(pipeline.backend, walk, noise, batch_size=batch_size).cpu()
+
+    results = {name: attrs.asdict(figures(videos, real_motion)) for name, videos in (("real", real), ("model", generated), ("static", static), ("random_walk", walked))}
+    return {"n_videos": n_videos, "n_frames": frames, "latent_step_norm": step_norm, **results}

@@ -1,0 +1,32 @@
+"""StyleGAN2(-ADA) generators as a latentmotion backend, loaded safely from NVlabs and rosinality checkpoints.
+
+Public names are imported lazily, so that importing the plugin (and the `latentmotion` CLI) does
+not load torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "StyleGAN2Backend": "latentmotion_stylegan2.backend",
+    "load_stylegan2": "latentmotion_stylegan2.backend",
+    "Generator": "latentmotion_stylegan2.networks",
+    "GeneratorConfig": "latentmotion_stylegan2.networks",
+    "load_generator": "latentmotion_stylegan2.checkpoints",
+    "save_generator": "latentmotion_stylegan2.checkpoints",
+    "convert": "latentmotion_stylegan2.checkpoints",
+    "project": "latentmotion_stylegan2.projector",
+    "VGGPerceptualLoss": "latentmotion_stylegan2.perceptual",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'latentmotion_stylegan2' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,0 +1,91 @@
+"""The W-space projector (schedule, noise regularisation, result) and the LPIPS-style perceptual loss."""
+
+import math
+
+import pytest
+import torch
+from latentmotion_stylegan2.perceptual import TAPS, VGGPerceptualLoss, lpips_distance
+from latentmotion_stylegan2.projector import learning_rate, noise_regularization, project
+from safetensors.torch import save_file
+
+from latentmotion.errors import CheckpointError, ConfigError
+
+
+@pytest.mark.parametrize(
+    ("t", "expected"),
+    [(0.0, 0.0), (0.025, 0.05), (0.05, 0.1), (0.5, 0.1), (0.875, 0.05), (0.99, 0.1 * (0.5 - 0.5 * math.cos(math.pi * 0.04)))],
+)
+def test_learning_rate_ramps_up_linearly_and_down_along_a_cosine(t, expected):
+    assert math.isclose(learning_rate(t, initial=0.1, rampup=0.05, rampdown=0.25), expected, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_noise_regularization_by_hand():
+    checkerboard = (torch.arange(16)[:, None] + torch.arange(16)[None, :]) % 2 * 2.0 - 1  # +-1 alternating
+    # level 16: every pixel times its shifted neighbour is -1 along x and y -> (-1)^2 + (-1)^2 = 2;
+    # level 8: the 2x2 average of a checkerboard is 0 -> 0; the pyramid stops at 8.
+    assert torch.allclose(noise_regularization([checkerboard[None, None]]), torch.tensor([2.0]))
+    constant = torch.ones(2, 1, 4, 4)
+    assert torch.allclose(noise_regularization([constant]), torch.tensor([2.0, 2.0]))  # 1^2 + 1^2 at the only level
+
+
+def test_projection_recovers_a_rendered_image(tiny_generator):
+    g = tiny_generator
+    target_w = g.mapping(torch.randn(2, 16, generator=torch.Generator().manual_seed(9)))
+    targets = g.synthesis(target_w[:, None].expand(-1, g.num_ws, -1))
+    result = project(g, targets, steps=40, w_avg_samples=1000, rng=torch.Generator().manual_seed(0))
+    assert result.w.shape == (2, 16)
+    assert [tuple(n.shape) for n in result.noise] == [(2, 1, r, r) for r in g.synthesis.noise_resolutions]
+    for noise in result.noise:  # renormalised after every step
+        assert torch.allclose(noise.mean(dim=(1, 2, 3)), torch.zeros(2), atol=1e-5)
+        assert torch.allclose(noise.square().mean(dim=(1, 2, 3)), torch.ones(2), atol=1e-4)
+    w_avg = g.mapping(torch.randn(1000, 16, generator=torch.Generator().manual_seed(0))).mean(0)
+    assert ((result.w - target_w).norm(dim=1) < (w_avg - target_w).norm(dim=1)).all()
+    start = g.synthesis(w_avg.expand(2, g.num_ws, -1))
+    rendered = g.synthesis(result.w[:, None].expand(-1, g.num_ws, -1))  # with the targets' (stored) noise
+    assert (rendered - targets).square().mean() < 0.5 * (start - targets).square().mean()
+    again = project(g, targets, steps=40, w_avg_samples=1000, rng=torch.Generator().manual_seed(0))
+    assert torch.equal(again.w, result.w)
+    with pytest.raises(ConfigError, match="at least 1 step"):
+        project(g, targets, steps=0)
+
+
+def test_lpips_distance_by_hand():
+    a = [torch.tensor([[[[3.0]], [[4.0]]]])]  # one 1x1 map with 2 channels: unit vector (0.6, 0.8)
+    b = [torch.tensor([[[[1.0]], [[0.0]]]])]  # unit vector (1, 0)
+    # squared differences (0.16, 0.64); unweighted sum 0.8; weighted by (2, 0.5): 0.32 + 0.32
+    assert torch.allclose(lpips_distance(a, b), torch.tensor([0.8]))
+    assert torch.allclose(lpips_distance(a, b, [torch.tensor([2.0, 0.5])]), torch.tensor([0.64]))
+    assert torch.allclose(lpips_distance(a, a), torch.tensor([0.0]))
+
+
+def test_perceptual_loss_loads_torchvision_named_weights(tmp_path, tiny_generator):
+    torch.manual_seed(0)
+    reference = VGGPerceptualLoss()
+    weights = {key: value for key, value in reference.state_dict().items() if key.startswith("features.")}
+    weights |= {f"lin{k}": torch.rand(width) for k, width in enumerate([64, 128, 256, 512, 512])}
+    path = tmp_path / "vgg16-lpips.safetensors"
+    save_file(weights, str(path))
+    loss = VGGPerceptualLoss.from_file(path)
+    assert torch.equal(loss.lin2, weights["lin2"])
+    images = torch.rand(2, 3, 32, 32) * 2 - 1
+    targets = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert torch.allclose(loss(images, images), torch.zeros(2))
+    distance = loss(images, targets)
+    assert distance.shape == (2,) and (distance > 0).all()
+    expected = lpips_distance(loss.taps(images), loss.taps(targets), [weights[f"lin{k}"] for k in range(len(TAPS))])
+    assert torch.allclose(distance, expected)
+
+    del weights["features.28.bias"]
+    save_file(weights, str(path))
+    with pytest.raises(CheckpointError, match=r"missing keys \['features.28.bias'\]"):
+        VGGPerceptualLoss.from_file(path)
+
+
+def test_invert_takes_a_perceptual_loss(registered, tiny_generator, tmp_path):
+    from latentmotion_stylegan2.backend import StyleGAN2Backend
+
+    backend = StyleGAN2Backend(tiny_generator)
+    targets = backend.synthesize(backend.sample_latents(1, generator=torch.Generator().manual_seed(1)))
+    torch.manual_seed(0)
+    w = backend.invert(targets, steps=2, loss=VGGPerceptualLoss(), generator=torch.Generator().manual_seed(0))
+    assert w.shape == (1, 16) and torch.isfinite(w).all()
