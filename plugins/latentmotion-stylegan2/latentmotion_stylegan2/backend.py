@@ -47,9 +47,9 @@ class StyleGAN2Backend(ImageGeneratorBackend):
         config = generator.config
         if config.img_channels != 3:
             raise CheckpointError(f"this StyleGAN2 generator renders {config.img_channels}-channel images; latentmotion needs RGB")
-        if not 0 <= truncation_psi <= 1:
-            raise ConfigError(f"truncation_psi must lie in [0, 1], got {truncation_psi}")
-        if class_index is not None and not 0 <= class_index < config.c_dim:
+        if isinstance(truncation_psi, bool) or not isinstance(truncation_psi, (int, float)) or not 0 <= truncation_psi <= 1:
+            raise ConfigError(f"truncation_psi must be a number in [0, 1], got {truncation_psi!r}")
+        if class_index is not None and (not isinstance(class_index, int) or not 0 <= class_index < config.c_dim):
             raise ConfigError(f"class_index {class_index} is out of range: this generator has {config.c_dim} classes (0 = unconditional)")
         self.generator = generator
         self.truncation_psi = truncation_psi

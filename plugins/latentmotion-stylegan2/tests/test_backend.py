@@ -100,8 +100,9 @@ def test_bad_latents_and_images_are_clear_errors(backend):
 def test_bad_options_are_clear_errors(registered, checkpoint, make_generator, tmp_path):
     with pytest.raises(ConfigError, match="path=... or as repo_id="):
         latentmotion.get_backend("stylegan2")
-    with pytest.raises(ConfigError, match="truncation_psi"):
-        latentmotion.get_backend("stylegan2", path=str(checkpoint), truncation_psi=7)
+    for psi in (7, "high"):
+        with pytest.raises(ConfigError, match="truncation_psi"):
+            latentmotion.get_backend("stylegan2", path=str(checkpoint), truncation_psi=psi)
     with pytest.raises(ConfigError, match="0 = unconditional"):
         latentmotion.get_backend("stylegan2", path=str(checkpoint), class_index=2)
     with pytest.raises(TypeError):
