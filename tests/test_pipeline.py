@@ -138,3 +138,13 @@ def test_a_missing_bundled_pipeline_names_the_rebuild_command(monkeypatch, tmp_p
     monkeypatch.setattr(bundled, "PRETRAINED_DIR", tmp_path)
     with pytest.raises(CheckpointError, match=r"python -m latentmotion.toyworld.reproduce --name toy "):
         LatentMotionPipeline.from_pretrained("toy")
+
+
+@pytest.mark.parametrize("name", ["toy", "toy-cross"])
+def test_bundled_pipelines_load_offline_and_generate(name):
+    pipeline = LatentMotionPipeline.from_pretrained(name)
+    assert pipeline.backend.name == "toy"
+    videos = pipeline.generate(2, seed=0)
+    assert videos.shape == (2, pipeline.n_frames, 3, 64, 64)
+    assert torch.equal(videos, pipeline.generate(2, seed=0))
+    assert not torch.equal(videos[:, 0], videos[:, -1])

@@ -54,7 +54,7 @@ class ImageGANConfig:
     z_dim: int = attrs.field(default=64, validator=_positive)
     w_dim: int = attrs.field(default=64, validator=_positive)
     mapping_layers: int = attrs.field(default=4, validator=_positive)
-    channel_base: int = attrs.field(default=1024, validator=_positive)
+    channel_base: int = attrs.field(default=512, validator=_positive)
     max_channels: int = attrs.field(default=128, validator=_positive)
 
     def channels(self, resolution: int) -> int:

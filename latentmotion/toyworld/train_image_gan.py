@@ -66,10 +66,10 @@ class TrainImageGANConfig:
 
     variant: str = "shapes"
     architecture: ImageGANConfig = attrs.field(factory=ImageGANConfig)
-    steps: int = attrs.field(default=5000, validator=_at_least(1))
+    steps: int = attrs.field(default=3000, validator=_at_least(1))
     batch_size: int = attrs.field(default=32, validator=_at_least(2))
     learning_rate: float = attrs.field(default=0.002, validator=attrs.validators.gt(0))
-    r1_gamma: float = attrs.field(default=0.2, validator=_at_least(0))
+    r1_gamma: float = attrs.field(default=0.05, validator=_at_least(0))
     r1_every: int = attrs.field(default=16, validator=_at_least(1))
     ema_half_life: float = attrs.field(default=5000.0, validator=_at_least(1))
     snapshot_every: int = attrs.field(default=500, validator=_at_least(1))
