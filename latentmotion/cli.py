@@ -363,10 +363,11 @@ def animate(
     import torch
 
     from latentmotion.inversion import psnr
+    from latentmotion.video import read_image
 
     _check_video_output(output)
     loaded = _load_pipeline(pipeline, revision=revision, device=device)
-    target = _read_image(image, loaded.backend.resolution).to(loaded.device)  # [1, 3, R, R]
+    target = read_image(image, loaded.backend.resolution).to(loaded.device)  # [1, 3, R, R]
     with _status(f"inverting {image.name} ({steps} steps)"):
         content = loaded.backend.invert(target, steps=steps, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
@@ -531,27 +532,6 @@ def _write_videos(videos: "torch.Tensor", output: Path, *, fps: int) -> list[Pat
         return [write_grid(output, videos)]
     paths = _video_paths(output, len(videos))
     return [write_video(path, video, fps=fps) for path, video in zip(_track(paths, "writing"), videos)]
-
-
-def _read_image(path: Path, resolution: int) -> "torch.Tensor":
-    """A photo as `[1, 3, R, R]` in `[-1, 1]`: RGB, center-cropped to a square, resized to `resolution`."""
-    import numpy as np
-    import torch
-    from einops import rearrange
-    from PIL import Image, UnidentifiedImageError
-
-    if not path.is_file():
-        raise ConfigError(f"image {str(path)!r} does not exist")
-    try:
-        with Image.open(path) as opened:
-            picture = opened.convert("RGB")
-    except (UnidentifiedImageError, OSError) as error:
-        raise ConfigError(f"{str(path)!r} is not an image Pillow can read: {_one_line(error)}") from error
-    side = min(picture.size)
-    left, top = (picture.width - side) // 2, (picture.height - side) // 2
-    picture = picture.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.Resampling.LANCZOS)
-    pixels = torch.from_numpy(np.asarray(picture).copy())  # [R, R, 3] uint8
-    return rearrange(pixels, "h w c -> 1 c h w").float() / 127.5 - 1
 
 
 def _read_log(path: Path, keys: list[str] | None) -> dict[str, list[tuple[float, float]]]:

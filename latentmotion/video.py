@@ -19,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import torch
 from einops import rearrange
 from PIL import Image
@@ -267,3 +268,30 @@ def _open_for_reading(path: Path) -> Iterator[tuple[av.container.InputContainer,
         detail = getattr(error, "strerror", None) or error
         reason = "does not exist" if not path.exists() else f"cannot be read as a video: {detail}"
         raise DatasetError(f"{str(path)!r} {reason}") from error
+
+
+def read_image(path: str | os.PathLike[str], resolution: int) -> torch.Tensor:
+    """Read a photo as a generator input: RGB, centre-cropped to a square, resized (Lanczos).
+
+    Args:
+        path: Any image file Pillow reads.
+        resolution: Side of the result in pixels.
+
+    Returns:
+        `[1, 3, resolution, resolution]` float image in `[-1, 1]`.
+    """
+    from PIL import UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"image {str(path)!r} does not exist")
+    try:
+        with Image.open(path) as opened:
+            picture = opened.convert("RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        raise ConfigError(f"{str(path)!r} is not an image Pillow can read: {error}") from error
+    side = min(picture.size)
+    left, top = (picture.width - side) // 2, (picture.height - side) // 2
+    picture = picture.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.Resampling.LANCZOS)
+    pixels = torch.from_numpy(np.asarray(picture).copy())  # [R, R, 3] uint8
+    return rearrange(pixels, "h w c -> 1 c h w").float() / 127.5 - 1

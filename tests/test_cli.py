@@ -23,7 +23,7 @@ from latentmotion.inversion import psnr
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline, truncate_content
 from latentmotion.plugins import pm
-from latentmotion.video import count_frames, to_uint8
+from latentmotion.video import count_frames, read_image, to_uint8
 
 runner = CliRunner()
 
@@ -305,7 +305,7 @@ def test_animate_inverts_the_photo_then_moves_it(pipeline, pipeline_dir, tmp_pat
     result = invoke("animate", tmp_path / "photo.png", "-p", pipeline_dir, "-t", 3, "--steps", 40, "-o", tmp_path / "moving.png", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    target = cli._read_image(tmp_path / "photo.png", 16)
+    target = read_image(tmp_path / "photo.png", 16)
     with torch.no_grad():
         start = backend.sample_latents(512, generator=torch.Generator().manual_seed(0)).mean(0, keepdim=True)
         start_psnr = psnr(backend.synthesize(start), target).item()

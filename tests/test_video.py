@@ -191,3 +191,19 @@ def test_reading_a_corrupt_or_missing_file_names_it(tmp_path: Path) -> None:
         count_frames(corrupt)
     with pytest.raises(DatasetError, match="missing.mp4.*does not exist"):
         read_video(tmp_path / "missing.mp4")
+
+
+def test_read_image_crops_resizes_and_scales_to_the_unit_range(tmp_path):
+    path = tmp_path / "photo.png"
+    pixels = np.zeros((40, 60, 3), dtype=np.uint8)
+    pixels[:, 10:50] = (255, 0, 255)  # the centre square is magenta, the side bands black
+    Image.fromarray(pixels).save(path)
+    image = video_io.read_image(path, 32)
+    assert image.shape == (1, 3, 32, 32)
+    assert torch.allclose(image[0, :, 16, 16], torch.tensor([1.0, -1.0, 1.0]))
+    assert torch.allclose(image[0, :, 0, 0], torch.tensor([1.0, -1.0, 1.0]))  # the black bands are cropped away
+    with pytest.raises(ConfigError, match="does not exist"):
+        video_io.read_image(tmp_path / "nope.png", 32)
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(ConfigError, match="not an image"):
+        video_io.read_image(tmp_path / "bad.png", 32)

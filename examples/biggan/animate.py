@@ -20,16 +20,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 from einops import rearrange
 from latentmotion_biggan.backend import BigGANBackend
 from latentmotion_biggan.truncation import truncated_normal
-from PIL import Image, ImageOps
 
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.train import TrainConfig, Trainer
-from latentmotion.video import write_video
+from latentmotion.video import read_image, write_video
 
 
 def train(
@@ -100,22 +98,6 @@ def generate(pipeline: LatentMotionPipeline, *, out: Path, class_name: str | Non
     return write_video(out, rearrange(clips, "b t c h w -> t c h (b w)"), fps=pipeline.fps)
 
 
-def read_photo(path: Path, resolution: int) -> torch.Tensor:
-    """Read an image, centre-crop it to a square and resize it to the generator's resolution.
-
-    Args:
-        path: Image file.
-        resolution: Side in pixels.
-
-    Returns:
-        `[1, 3, resolution, resolution]` image in `[-1, 1]`.
-    """
-    with Image.open(path) as image:
-        square = ImageOps.fit(image.convert("RGB"), (resolution, resolution), Image.Resampling.LANCZOS)
-    pixels = torch.from_numpy(np.asarray(square, dtype=np.float32))
-    return rearrange(pixels, "h w c -> 1 c h w") / 127.5 - 1
-
-
 def animate_photo(
     pipeline: LatentMotionPipeline,
     photo: Path,
@@ -143,7 +125,7 @@ def animate_photo(
         The file written.
     """
     backend = pipeline.backend
-    image = read_photo(photo, backend.resolution).to(backend.device)
+    image = read_image(photo, backend.resolution).to(backend.device)
     code = backend.invert(image, classes=class_name, steps=steps, restarts=restarts, generator=torch.Generator().manual_seed(seed))
     video = pipeline.generate(1, frames, seed=seed, content=code)[0]
     return write_video(out, video, fps=pipeline.fps)

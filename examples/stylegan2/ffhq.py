@@ -24,17 +24,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from einops import rearrange
 from latentmotion_stylegan2.perceptual import VGGPerceptualLoss
-from PIL import Image, ImageOps
 
 import latentmotion
 from latentmotion.basis import PCABasis
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.train import TrainConfig, Trainer
-from latentmotion.video import write_video
+from latentmotion.video import read_image, write_video
 
 
 def train(
@@ -84,22 +82,6 @@ def generate(pipeline: LatentMotionPipeline, *, out: Path, videos: int = 4, fram
     return write_video(out, rearrange(clips, "b t c h w -> t c h (b w)"), fps=pipeline.fps)
 
 
-def read_photo(path: Path, resolution: int) -> torch.Tensor:
-    """Read an image, centre-crop it to a square and resize it to the generator's resolution.
-
-    Args:
-        path: Image file (an aligned face crop, as FFHQ's, inverts best).
-        resolution: Side in pixels.
-
-    Returns:
-        `[1, 3, resolution, resolution]` image in `[-1, 1]`.
-    """
-    with Image.open(path) as image:
-        square = ImageOps.fit(image.convert("RGB"), (resolution, resolution), Image.Resampling.LANCZOS)
-    pixels = torch.from_numpy(np.asarray(square, dtype=np.float32))
-    return rearrange(pixels, "h w c -> 1 c h w") / 127.5 - 1
-
-
 def animate_photo(
     pipeline: LatentMotionPipeline,
     photo: Path,
@@ -126,7 +108,7 @@ def animate_photo(
         The file written.
     """
     backend = pipeline.backend
-    image = read_photo(photo, backend.resolution).to(backend.device)
+    image = read_image(photo, backend.resolution).to(backend.device)
     loss = None if lpips is None else VGGPerceptualLoss.from_file(lpips).to(backend.device)
     w = backend.invert(image, steps=steps, loss=loss, generator=torch.Generator().manual_seed(seed))
     video = pipeline.generate(1, frames, seed=seed, content=w, noise=False)[0]  # the projection renders with the stored noise

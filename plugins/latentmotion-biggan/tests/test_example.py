@@ -33,14 +33,6 @@ def _frames_dataset(root: Path) -> Path:
     return root
 
 
-def test_read_photo_crops_resizes_and_scales_to_the_unit_range(animate, tmp_path: Path) -> None:
-    path = tmp_path / "photo.png"
-    Image.fromarray(np.full((40, 60, 3), (255, 0, 255), dtype=np.uint8)).save(path)
-    image = animate.read_photo(path, 32)
-    assert image.shape == (1, 3, 32, 32)
-    assert torch.allclose(image[0, :, 5, 5], torch.tensor([1.0, -1.0, 1.0]))
-
-
 def test_train_generate_and_animate_a_photo(animate, registered: None, tiny_checkpoint: Path, tmp_path: Path) -> None:
     config = tmp_path / "small.json"
     config.write_text(
