@@ -49,6 +49,11 @@ def test_builtin_tiny_backend_is_registered_like_a_plugin():
     assert info.version == latentmotion.__version__
 
 
+def test_builtin_toy_backend_is_listed():
+    info = latentmotion.backends()["toy"]
+    assert (info.plugin, info.distribution) == ("latentmotion.default_plugins.toy", "latentmotion")
+
+
 def test_get_backend_returns_a_frozen_differentiable_generator():
     backend = latentmotion.get_backend("tiny", resolution=16, dim=8)
     assert not backend.training
