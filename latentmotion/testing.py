@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -78,3 +80,26 @@ def smoke_config(**overrides: Any) -> TrainConfig:
     )
     values.update(overrides)
     return TrainConfig(**values)
+
+
+def write_frame_folders(root: str | os.PathLike[str], clips: torch.utils.data.Dataset) -> Path:
+    """Write every clip of a dataset as a folder of PNG frames, the layout `VideoFolderDataset` reads.
+
+    Args:
+        root: Folder to create the video folders in.
+        clips: Dataset of `[T, 3, H, W]` clips in `[-1, 1]`, e.g. `MovingSquares`.
+
+    Returns:
+        `root`.
+    """
+    from PIL import Image
+
+    from latentmotion.video import to_uint8
+
+    root = Path(root)
+    for index in range(len(clips)):
+        folder = root / f"video{index}"
+        folder.mkdir(parents=True)
+        for t, frame in enumerate(to_uint8(clips[index])):
+            Image.fromarray(frame.permute(1, 2, 0).numpy()).save(folder / f"frame{t:03d}.png")
+    return root

@@ -9,6 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
+from latentmotion.testing import MovingSquares, write_frame_folders
+
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "biggan" / "animate.py"
 
 
@@ -20,17 +22,6 @@ def animate():
     spec.loader.exec_module(module)
     return module
 
-
-def _frames_dataset(root: Path) -> Path:
-    """Two 8-frame videos as folders of PNG frames: a white bar sliding right."""
-    for video in range(2):
-        folder = root / f"video{video}"
-        folder.mkdir(parents=True)
-        for t in range(8):
-            pixels = np.zeros((32, 32, 3), dtype=np.uint8)
-            pixels[:, 2 * t + video : 2 * t + video + 4] = 255
-            Image.fromarray(pixels).save(folder / f"frame{t}.png")
-    return root
 
 
 def test_train_generate_and_animate_a_photo(animate, registered: None, tiny_checkpoint: Path, tmp_path: Path) -> None:
@@ -44,7 +35,7 @@ def test_train_generate_and_animate_a_photo(animate, registered: None, tiny_chec
         )
     )
     pipeline = animate.train(
-        source=str(tiny_checkpoint), data=_frames_dataset(tmp_path / "data"), out=tmp_path / "run", classes=["lion"], truncation=0.5, config_file=config
+        source=str(tiny_checkpoint), data=write_frame_folders(tmp_path / "data", MovingSquares(n_videos=2, n_frames=8)), out=tmp_path / "run", classes=["lion"], truncation=0.5, config_file=config
     )
     assert (tmp_path / "run" / "pipeline" / "config.json").is_file()
     assert pipeline.backend.options["classes"] == ["lion"]

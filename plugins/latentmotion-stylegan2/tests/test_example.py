@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from latentmotion.basis import PCABasis
+from latentmotion.testing import MovingSquares, write_frame_folders
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "stylegan2" / "ffhq.py"
 
@@ -22,24 +23,13 @@ def ffhq():
     return module
 
 
-def frames_dataset(root: Path) -> Path:
-    """Two 8-frame videos as folders of PNG frames: a white bar sliding right."""
-    for video in range(2):
-        folder = root / f"video{video}"
-        folder.mkdir(parents=True)
-        for t in range(8):
-            pixels = np.zeros((32, 32, 3), dtype=np.uint8)
-            pixels[:, 2 * t + video : 2 * t + video + 4] = 255
-            Image.fromarray(pixels).save(folder / f"frame{t:03d}.png")
-    return root
-
 
 def test_train_generate_and_animate_a_photo(ffhq, registered, nvlabs, tiny_generator, tmp_path):
     pkl = nvlabs.write(tmp_path / "ffhq.pkl", tiny_generator)
     config = tmp_path / "small.json"
     settings = {"basis_samples": 300, "n_components": 4, "hidden_dim": 8, "n_frames": 4, "d_resolution": 32, "batch_size": 2, "steps": 1}
     config.write_text(json.dumps({**settings, "g_steps": 1, "d_channels": 4, "d_layers": 2, "checkpoint_every": 1, "preview_every": 0}))
-    pipeline = ffhq.train(checkpoint={"path": str(pkl)}, data=frames_dataset(tmp_path / "data"), out=tmp_path / "run", truncation=0.7, config_file=config)
+    pipeline = ffhq.train(checkpoint={"path": str(pkl)}, data=write_frame_folders(tmp_path / "data", MovingSquares(n_videos=2, n_frames=8)), out=tmp_path / "run", truncation=0.7, config_file=config)
     assert (tmp_path / "run" / "pipeline" / "config.json").is_file()
     assert PCABasis.load(tmp_path / "run" / "basis.safetensors").total_dim == 16
     assert pipeline.backend.options["path"] == str(pkl.resolve())
