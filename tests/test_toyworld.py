@@ -7,12 +7,14 @@ from pathlib import Path
 import attrs
 import pytest
 import torch
+from einops import rearrange
 
 from latentmotion.errors import CheckpointError, ConfigError, DatasetError, ShapeError
 from latentmotion.toyworld import (
     SHAPE_KINDS,
     WorldConfig,
     displacements,
+    object_colours,
     render_frames,
     render_videos,
     sample_scenes,
@@ -33,7 +35,10 @@ from latentmotion.toyworld.dataset import (
 from latentmotion.toyworld.image_gan import (
     ImageDiscriminator,
     ImageGANConfig,
+    POSE_DIM,
     ImageGenerator,
+    ModulatedLinear,
+    SynthesisNetwork,
 )
 from latentmotion.toyworld.render import signed_distance
 from latentmotion.toyworld.scene import bounce, hsv_to_rgb
@@ -44,7 +49,7 @@ from latentmotion.toyworld.train_image_gan import (
     train_image_gan,
 )
 
-TINY_GAN = ImageGANConfig(resolution=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, max_channels=16)
+TINY_GAN = ImageGANConfig(resolution=16, z_dim=8, w_dim=8, mapping_layers=2, hidden=8, layers=2, channel_base=64, max_channels=16)
 
 
 # The world ---------------------------------------------------------------------------------------
@@ -91,6 +96,8 @@ def test_tracked_centroids_follow_the_ground_truth(variant: str) -> None:
     moved = displacements(videos)
     assert moved.shape == (12, 7, 2)
     assert torch.allclose(moved, motion.displacements, atol=1.0)
+    colours = object_colours(videos)  # [B, T, 3]; edge pixels blend into the background a little
+    assert (colours - colours.mean(dim=1, keepdim=True)).abs().max() < 0.06
 
 
 def test_objects_bounce_and_stay_inside_the_frame() -> None:
@@ -243,6 +250,51 @@ def test_generator_and_discriminator_shapes() -> None:
     assert ImageGenerator(ImageGANConfig()).synthesis(torch.zeros(1, 64)).shape == (1, 3, 64, 64)
 
 
+def test_modulated_linear_scales_inputs_by_the_style_and_demodulates() -> None:
+    layer = ModulatedLinear(2, 2, w_dim=3)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        layer.style.weight.zero_()
+        layer.style.bias.copy_(torch.tensor([1.0, 2.0]))  # styles s = (1, 2) for every w
+    # Modulated rows (1, 4) and (3, 8), demodulated by their norms sqrt(17) and sqrt(73).
+    out = layer(torch.ones(1, 1, 2), torch.randn(1, 3))
+    assert torch.allclose(out, torch.tensor([[[5 / math.sqrt(17), 11 / math.sqrt(73)]]]))
+    layer.demodulate = False  # then plain 1 / sqrt(fan_in) scaling
+    assert torch.allclose(layer(torch.ones(1, 1, 2), torch.randn(1, 3)), torch.tensor([[[5.0, 11.0]]]) / math.sqrt(2))
+
+
+def _object_only_synthesis() -> SynthesisNetwork:
+    """A random 8 px synthesis network whose pose map is the identity and whose half-planes ignore the image frame."""
+    torch.manual_seed(0)
+    synthesis = ImageGenerator(ImageGANConfig(resolution=8, w_dim=7, hidden=6, layers=2)).synthesis
+    with torch.no_grad():
+        synthesis.pose.weight.copy_(torch.eye(POSE_DIM) * math.sqrt(POSE_DIM))  # undoes the 1 / sqrt(fan_in) gain
+        planes = rearrange(synthesis.half_planes.weight, "(h k) c -> h k c", k=5)
+        planes[:, 2:4] = 0  # the (x, y) inputs of the image frame
+    return synthesis
+
+
+def test_the_pose_coordinates_of_w_translate_the_object_by_whole_pixels() -> None:
+    synthesis = _object_only_synthesis()
+    w = torch.randn(1, 7)
+    w[:, :POSE_DIM] = 0
+    moved = w.clone()
+    moved[:, 0] = 2 * 2 / 8  # centre x + 2 pixels (pixel centres are 2 / R apart)
+    image, shifted = synthesis(w), synthesis(moved)
+    assert torch.allclose(shifted[..., 2:], image[..., :-2], atol=1e-5)
+    assert not torch.allclose(shifted, image, atol=1e-3)
+
+
+def test_the_pose_angle_of_w_rotates_the_object_about_its_centre() -> None:
+    synthesis = _object_only_synthesis()
+    w = torch.randn(1, 7)
+    w[:, :POSE_DIM] = 0
+    turned = w.clone()
+    turned[:, 2] = math.pi / 2
+    # The pixel grid is symmetric about the centre, so a quarter turn is exactly a 90 degree rotation of the image.
+    assert torch.allclose(synthesis(turned), torch.rot90(synthesis(w), k=-1, dims=(-2, -1)), atol=1e-5)
+
+
 def test_gan_config_rejects_bad_resolution() -> None:
     with pytest.raises(ConfigError, match="power of two"):
         ImageGANConfig(resolution=48)
@@ -316,7 +368,7 @@ def test_backend_errors_name_the_file_and_the_rebuild_command(saved_generator: P
 
     description = saved_generator.with_suffix(".json")
     record = json.loads(description.read_text())
-    record["architecture"]["channel_base"] = 128
+    record["architecture"]["hidden"] = 16
     description.write_text(json.dumps(record))
     with pytest.raises(CheckpointError, match="do not match the architecture.*--out"):
         toy_backend(path=saved_generator)

@@ -12,6 +12,8 @@ from latentmotion.toyworld.scene import Content, Motion, Scene, sample_scenes
 from latentmotion.toyworld.tracking import (
     displacements,
     estimate_background,
+    foreground_masks,
+    object_colours,
     track_centroids,
 )
 from latentmotion.toyworld.world import render_frames, render_videos
@@ -25,6 +27,8 @@ __all__ = [
     "WorldConfig",
     "displacements",
     "estimate_background",
+    "foreground_masks",
+    "object_colours",
     "render_frames",
     "render_scenes",
     "render_videos",

@@ -2,8 +2,9 @@
 
 - Motion distance: the sliced Wasserstein-1 distance between the distributions of per-frame
   object displacements `(dx, dy)` (pixels per frame, tracked from pixels) of two sets of videos.
-- Colour ACD (average content distance): within each video, the mean pairwise L2 distance between
-  the per-frame mean colours (in `[0, 255]` units), averaged over videos; low means the content
+- Colour ACD (average content distance, as MoCoGAN defines it for its shapes dataset): within each
+  video, the mean pairwise L2 distance between the per-frame mean colours of the object (its
+  tracked foreground pixels, in `[0, 255]` units), averaged over videos; low means the content
   stays constant.
 
 The same figures are computed for two baselines that know nothing of motion: static videos (the
@@ -22,7 +23,7 @@ from einops import rearrange, repeat
 from latentmotion.errors import ConfigError
 from latentmotion.pipeline import LatentMotionPipeline, render, stream_generator
 from latentmotion.toyworld.config import WorldConfig
-from latentmotion.toyworld.tracking import displacements
+from latentmotion.toyworld.tracking import displacements, object_colours
 from latentmotion.toyworld.world import render_videos
 
 
@@ -65,18 +66,25 @@ def motion_samples(videos: torch.Tensor) -> torch.Tensor:
 
 
 def colour_acd(videos: torch.Tensor) -> float:
-    """Colour average content distance: mean pairwise L2 distance of per-frame mean colours.
+    """Colour average content distance: mean pairwise L2 distance of the object's per-frame colours.
+
+    Frames where the tracker finds no object are left out; videos with fewer than two such
+    frames do not count.
 
     Args:
         videos: `[B, T, 3, H, W]` videos in `[-1, 1]`, `T >= 2`.
 
     Returns:
-        The distance in `[0, 255]` colour units, averaged over videos.
+        The distance in `[0, 255]` colour units, averaged over videos; NaN if no video counts.
     """
-    colours = (videos.double().mean(dim=(-2, -1)) + 1) * 127.5  # [B, T, 3]
-    pairwise = torch.cdist(colours, colours)  # [B, T, T]
-    frames = videos.shape[1]
-    return float(pairwise.sum(dim=(1, 2)).mean() / (frames * (frames - 1)))
+    colours = (object_colours(videos).double() + 1) * 127.5  # [B, T, 3]
+    found = ~colours.isnan().any(dim=-1)  # [B, T]
+    pairs = found[:, :, None] & found[:, None, :] & ~torch.eye(videos.shape[1], dtype=torch.bool)  # [B, T, T]
+    distances = torch.cdist(colours.nan_to_num(), colours.nan_to_num()) * pairs
+    counted = pairs.sum(dim=(1, 2)) > 0
+    if not counted.any():
+        return math.nan
+    return float((distances.sum(dim=(1, 2))[counted] / pairs.sum(dim=(1, 2))[counted]).mean())
 
 
 @attrs.frozen

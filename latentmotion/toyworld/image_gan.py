@@ -1,14 +1,15 @@
 """A small StyleGAN-like image GAN for the toy world, cheap enough to train on a laptop CPU.
 
 The generator has a mapping network `z -> w` (so that its latent space W, where latentmotion's
-motion generator walks, is learned and non-isotropic, as in StyleGAN) and a convolutional
-synthesis network `w -> image`: a linear stem to 4x4 features, then one block per doubling of
-the resolution (bilinear upsampling, 3x3 convolutions, pixel normalisation, a per-channel scale
-and bias computed from `w`, leaky ReLU) and skip connections through RGB at every resolution.
+motion generator walks, is learned and non-isotropic, as in StyleGAN) and an implicit synthesis
+network `w -> image` that computes each pixel from its coordinates alone, in the manner of CIPS
+(Anokhin et al., 2021): affine functions of the pixel position computed from `w` (half-planes),
+then per-pixel fully connected layers with StyleGAN2's weight modulation. Sharp polygons and
+discs are what such a network draws most easily, and an object's position is a few offsets in
+W, so the world's motion is a short path there.
 The discriminator is a plain stack of stride-2 convolutions with a minibatch standard-deviation
 feature. Every layer uses the equalised learning rate of ProGAN/StyleGAN: weights are drawn from
-N(0, 1) and scaled by `1 / sqrt(fan_in)` at run time.
-"""
+N(0, 1) and scaled by `1 / sqrt(fan_in)` at run time."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ from torch.nn import functional as F
 from latentmotion.errors import ConfigError
 
 
+POSE_DIM = 3
+"""The first coordinates of `w`, which only place the object: its centre `(x, y)` and rotation angle."""
+
+
 def _power_of_two(instance: Any, attribute: attrs.Attribute, value: int) -> None:
     if value < 8 or value & (value - 1):
         raise ConfigError(f"{type(instance).__name__}.{attribute.name} must be a power of two >= 8, got {value}")
@@ -34,26 +39,34 @@ def _positive(instance: Any, attribute: attrs.Attribute, value: int) -> None:
         raise ConfigError(f"{type(instance).__name__}.{attribute.name} must be at least 1, got {value}")
 
 
+def _wider_than_pose(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if value <= POSE_DIM:
+        raise ConfigError(f"{type(instance).__name__}.{attribute.name} must exceed the {POSE_DIM} pose coordinates, got {value}")
+
+
 @attrs.frozen
 class ImageGANConfig:
     """Architecture of the toy image GAN.
 
-    The number of feature channels at resolution `r` is `min(max_channels, channel_base // r)`
-    in both networks.
+    The discriminator has `min(max_channels, channel_base // r)` feature channels at resolution `r`.
 
     Attributes:
         resolution: Side of the images in pixels, a power of two >= 8.
         z_dim: Dimension of the prior `z ~ N(0, I)`.
-        w_dim: Dimension of the latent space W.
+        w_dim: Dimension of the latent space W (pose and content), more than `POSE_DIM`.
         mapping_layers: Fully connected layers of the mapping network.
-        channel_base: Feature channels times resolution.
-        max_channels: Upper bound on the feature channels.
+        hidden: Features per pixel in the synthesis network (also its number of half-planes).
+        layers: Modulated per-pixel layers of the synthesis network.
+        channel_base: Discriminator feature channels times resolution.
+        max_channels: Upper bound on the discriminator's feature channels.
     """
 
     resolution: int = attrs.field(default=64, validator=_power_of_two)
     z_dim: int = attrs.field(default=64, validator=_positive)
-    w_dim: int = attrs.field(default=64, validator=_positive)
+    w_dim: int = attrs.field(default=64, validator=_wider_than_pose)
     mapping_layers: int = attrs.field(default=4, validator=_positive)
+    hidden: int = attrs.field(default=32, validator=_positive)
+    layers: int = attrs.field(default=3, validator=_positive)
     channel_base: int = attrs.field(default=512, validator=_positive)
     max_channels: int = attrs.field(default=128, validator=_positive)
 
@@ -148,25 +161,6 @@ def pixel_norm(x: torch.Tensor, *, dim: int = 1) -> torch.Tensor:
     return x * torch.rsqrt(x.square().mean(dim=dim, keepdim=True) + 1e-8)
 
 
-def with_coordinates(x: torch.Tensor) -> torch.Tensor:
-    """Append two channels holding each pixel centre's `x` and `y` in `(-1, 1)` (CoordConv).
-
-    They let convolutions place edges at any position directly, which the shapes of the toy
-    world (half-planes and discs around a moving centre) need.
-
-    Args:
-        x: `[N, C, H, W]` features.
-
-    Returns:
-        `[N, C + 2, H, W]` features.
-    """
-    n, _, height, width = x.shape
-    ys = (torch.arange(height, device=x.device, dtype=x.dtype) + 0.5) / height * 2 - 1
-    xs = (torch.arange(width, device=x.device, dtype=x.dtype) + 0.5) / width * 2 - 1
-    grid = torch.stack([repeat(xs, "w -> h w", h=height), repeat(ys, "h -> h w", w=width)])
-    return torch.cat([x, repeat(grid, "two h w -> n two h w", n=n)], dim=1)
-
-
 class MappingNetwork(nn.Module):
     """`z -> w`: pixel normalisation of `z`, then fully connected layers with leaky ReLU.
 
@@ -194,45 +188,58 @@ class MappingNetwork(nn.Module):
         return x
 
 
-class SynthesisBlock(nn.Module):
-    """One resolution of the synthesis network: upsample x2, 3x3 convolutions styled by `w`, RGB.
+class ModulatedLinear(nn.Module):
+    """A per-pixel fully connected layer whose weights are modulated by `w` (StyleGAN2's modulation).
 
-    Every convolution also sees the pixel coordinates ([with_coordinates][latentmotion.toyworld.image_gan.with_coordinates]).
+    Each input feature is scaled by a style computed from `w`; with `demodulate`, every output
+    feature is then rescaled to unit expected variance.
 
     Args:
-        in_channels: Channels of the incoming features.
-        out_channels: Channels of this block.
+        in_features: Input features per pixel.
+        out_features: Output features per pixel.
         w_dim: Dimension of `w`.
-        n_convs: Convolutions in the block.
+        demodulate: Whether to normalise the modulated weights.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, w_dim: int, n_convs: int) -> None:
+    def __init__(self, in_features: int, out_features: int, *, w_dim: int, demodulate: bool = True) -> None:
         super().__init__()
-        self.convs = nn.ModuleList(EqualConv2d(c + 2, out_channels, 3, padding=1) for c in [in_channels] + [out_channels] * (n_convs - 1))
-        self.styles = nn.ModuleList(EqualLinear(w_dim, 2 * out_channels) for _ in range(n_convs))
-        self.to_rgb = EqualConv2d(out_channels, 3, 1)
+        self.weight = nn.Parameter(torch.randn(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+        self.style = EqualLinear(w_dim, in_features, bias_init=1.0)
+        self.demodulate = demodulate
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run the block.
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Apply the layer.
 
         Args:
-            x: `[N, in_channels, R/2, R/2]` features.
+            x: `[N, P, in_features]` features of P pixels.
             w: `[N, w_dim]` latents.
 
         Returns:
-            `[N, out_channels, R, R]` features and this block's `[N, 3, R, R]` RGB contribution.
+            `[N, P, out_features]` features.
         """
-        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-        for conv, style in zip(self.convs, self.styles, strict=True):
-            scale, bias = rearrange(style(w), "n (two c) -> two n c 1 1", two=2)
-            x = F.leaky_relu(pixel_norm(conv(with_coordinates(x))) * (1 + scale) + bias, 0.2) * math.sqrt(2)
-        return x, self.to_rgb(x)
+        weight = self.weight[None] * rearrange(self.style(w), "n i -> n 1 i")  # [N, out, in]
+        if self.demodulate:
+            weight = weight * torch.rsqrt(weight.square().sum(dim=2, keepdim=True) + 1e-8)
+        else:
+            weight = weight / math.sqrt(weight.shape[2])
+        return torch.einsum("npi,noi->npo", x, weight) + self.bias
 
 
 class SynthesisNetwork(nn.Module):
-    """`w -> image`: a linear stem to 4x4 features, then one [SynthesisBlock][latentmotion.toyworld.image_gan.SynthesisBlock] per resolution.
+    """`w -> image`: an implicit renderer that computes every pixel from its coordinates alone.
 
-    The blocks up to 16x16 have two convolutions, the larger ones one (they cost the most).
+    `w` has two parts. Its first [POSE_DIM][latentmotion.toyworld.image_gan.POSE_DIM]
+    coordinates give, through a linear map, the object's centre and rotation angle, and so a
+    frame attached to the object: `(x', y') = R(-angle) ((x, y) - centre)` for each pixel
+    centre `(x, y)` in `(-1, 1)`. The rest of `w` (the content) gives everything else: the
+    first layer computes `hidden` affine functions of `(x', y', x, y, 1)` (half-planes in the
+    object's frame or, for the background, in the image's), and the following per-pixel layers
+    with modulated weights compose them into discs and polygons, coloured by `to_rgb`.
+
+    Moving or rotating an object is then a change of the pose coordinates alone, which keeps its
+    shape and colours: the short, content-preserving path in W that MoCoGAN-HD's motion
+    generator has to find (it walks all PCA directions of W and is not told which these are).
 
     Args:
         config: The architecture.
@@ -240,13 +247,15 @@ class SynthesisNetwork(nn.Module):
 
     def __init__(self, config: ImageGANConfig) -> None:
         super().__init__()
-        self.stem_channels = config.channels(4)
-        self.stem = EqualLinear(config.w_dim, self.stem_channels * 16, bias_init=0.0)
-        blocks = []
-        for resolution in config.resolutions:
-            n_convs = 2 if resolution <= 16 else 1
-            blocks.append(SynthesisBlock(config.channels(resolution // 2), config.channels(resolution), w_dim=config.w_dim, n_convs=n_convs))
-        self.blocks = nn.ModuleList(blocks)
+        content_dim = config.w_dim - POSE_DIM
+        self.resolution = config.resolution
+        self.pose = EqualLinear(POSE_DIM, 3)
+        self.half_planes = EqualLinear(content_dim, 5 * config.hidden)
+        self.layers = nn.ModuleList(ModulatedLinear(config.hidden, config.hidden, w_dim=content_dim) for _ in range(config.layers))
+        self.to_rgb = ModulatedLinear(config.hidden, 3, w_dim=content_dim, demodulate=False)
+        centres = (torch.arange(config.resolution, dtype=torch.float32) + 0.5) / config.resolution * 2 - 1
+        ys, xs = torch.meshgrid(centres, centres, indexing="ij")
+        self.register_buffer("pixels", torch.stack([xs, ys], -1).reshape(-1, 2), persistent=False)  # [P, 2] pixel centres (x, y)
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         """Render images from latents.
@@ -257,12 +266,17 @@ class SynthesisNetwork(nn.Module):
         Returns:
             `[N, 3, R, R]` images, roughly in `[-1, 1]` (not clamped).
         """
-        x = F.leaky_relu(rearrange(self.stem(w), "n (c h w) -> n c h w", h=4, w=4), 0.2) * math.sqrt(2)
-        rgb = None
-        for block in self.blocks:
-            x, block_rgb = block(x, w)
-            rgb = block_rgb if rgb is None else F.interpolate(rgb, scale_factor=2, mode="bilinear", align_corners=False) + block_rgb
-        return rgb
+        pose, content = w[:, :POSE_DIM], w[:, POSE_DIM:]
+        centre_x, centre_y, angle = rearrange(self.pose(pose), "n k -> k n 1")
+        dx, dy = self.pixels[:, 0] - centre_x, self.pixels[:, 1] - centre_y  # [N, P]
+        cos, sin = angle.cos(), angle.sin()
+        frame = repeat(self.pixels, "p k -> n p k", n=len(w))
+        inputs = torch.cat([torch.stack([cos * dx + sin * dy, cos * dy - sin * dx], -1), frame, torch.ones_like(frame[..., :1])], -1)  # [N, P, 5]
+        planes = rearrange(self.half_planes(content), "n (h k) -> n h k", k=5)
+        x = F.leaky_relu(torch.einsum("npk,nhk->nph", inputs, planes), 0.2) * math.sqrt(2)
+        for layer in self.layers:
+            x = F.leaky_relu(layer(x, content), 0.2) * math.sqrt(2)
+        return rearrange(self.to_rgb(x, content), "n (h w) c -> n c h w", h=self.resolution)
 
 
 class ImageGenerator(nn.Module):

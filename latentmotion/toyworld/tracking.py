@@ -5,7 +5,7 @@ of each border pixel over time (the object passes over a border pixel only brief
 then a least-squares plane `colour = a + b x + c y` through those medians, which is exact for the
 plain backgrounds of `"shapes"` and the linear gradients of `"glow"`. Foreground pixels are those
 farther than `threshold` (L2 over RGB in `[-1, 1]` units) from that plane; the object's position
-in a frame is the centroid of its foreground pixels.
+in a frame is the centroid of its foreground pixels, and its colour their mean colour.
 """
 
 from __future__ import annotations
@@ -46,6 +46,20 @@ def estimate_background(videos: torch.Tensor) -> torch.Tensor:
     return rearrange(design @ coefficients[:, None], "b h w c -> b c h w")
 
 
+def foreground_masks(videos: torch.Tensor, *, threshold: float = DEFAULT_THRESHOLD) -> torch.Tensor:
+    """Which pixels of every frame belong to the object.
+
+    Args:
+        videos: `[B, T, 3, H, W]` videos in `[-1, 1]`.
+        threshold: Colour distance to the background above which a pixel is foreground.
+
+    Returns:
+        `[B, T, H, W]` boolean masks.
+    """
+    background = estimate_background(videos)
+    return torch.linalg.vector_norm(videos.float() - background[:, None], dim=2) > threshold
+
+
 def track_centroids(videos: torch.Tensor, *, threshold: float = DEFAULT_THRESHOLD) -> torch.Tensor:
     """Centroid of the foreground pixels of every frame.
 
@@ -58,16 +72,28 @@ def track_centroids(videos: torch.Tensor, *, threshold: float = DEFAULT_THRESHOL
         [Motion][latentmotion.toyworld.scene.Motion] (pixel `(i, j)` has its centre at
         `(j + 0.5, i + 0.5)`); NaN for frames without any foreground pixel.
     """
-    background = estimate_background(videos)
+    mask = foreground_masks(videos, threshold=threshold).float()
     height, width = videos.shape[-2:]
-    distance = torch.linalg.vector_norm(videos.float() - background[:, None], dim=2)
-    mask = (distance > threshold).float()
     ys = torch.arange(height, dtype=torch.float32) + 0.5
     xs = torch.arange(width, dtype=torch.float32) + 0.5
     area = mask.sum(dim=(-2, -1))
     x = (mask * xs).sum(dim=(-2, -1)) / area
     y = (mask * ys[:, None]).sum(dim=(-2, -1)) / area
     return torch.stack([x, y], -1)
+
+
+def object_colours(videos: torch.Tensor, *, threshold: float = DEFAULT_THRESHOLD) -> torch.Tensor:
+    """Mean colour of the foreground pixels of every frame: the object's colour.
+
+    Args:
+        videos: `[B, T, 3, H, W]` videos in `[-1, 1]`.
+        threshold: Colour distance to the background above which a pixel is foreground.
+
+    Returns:
+        `[B, T, 3]` colours in `[-1, 1]`; NaN for frames without any foreground pixel.
+    """
+    mask = rearrange(foreground_masks(videos, threshold=threshold), "b t h w -> b t 1 h w").double()
+    return ((videos.double() * mask).sum(dim=(-2, -1)) / mask.sum(dim=(-2, -1))).float()
 
 
 def displacements(videos: torch.Tensor, *, threshold: float = DEFAULT_THRESHOLD) -> torch.Tensor:

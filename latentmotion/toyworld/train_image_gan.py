@@ -66,7 +66,7 @@ class TrainImageGANConfig:
 
     variant: str = "shapes"
     architecture: ImageGANConfig = attrs.field(factory=ImageGANConfig)
-    steps: int = attrs.field(default=3000, validator=_at_least(1))
+    steps: int = attrs.field(default=6000, validator=_at_least(1))
     batch_size: int = attrs.field(default=32, validator=_at_least(2))
     learning_rate: float = attrs.field(default=0.002, validator=attrs.validators.gt(0))
     r1_gamma: float = attrs.field(default=0.05, validator=_at_least(0))

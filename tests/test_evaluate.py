@@ -1,0 +1,76 @@
+"""Tests of the toy-world evaluation figures: sliced Wasserstein motion distance, colour ACD, baselines."""
+
+import math
+
+import pytest
+import torch
+
+from latentmotion import LatentMotionPipeline
+from latentmotion.errors import ConfigError
+from latentmotion.toyworld.config import WorldConfig
+from latentmotion.toyworld.evaluate import colour_acd, evaluate, random_walk, sliced_wasserstein
+
+
+def test_sliced_wasserstein_of_a_shift_in_one_dimension_is_the_shift() -> None:
+    a = torch.randn(500, 1, generator=torch.Generator().manual_seed(0))
+    assert sliced_wasserstein(a, a + 0.5) == pytest.approx(0.5, abs=1e-9)
+    assert sliced_wasserstein(a, a[torch.randperm(500)]) == pytest.approx(0.0, abs=1e-12)
+    assert math.isnan(sliced_wasserstein(a[:0], a))
+
+
+def test_sliced_wasserstein_of_a_shift_in_two_dimensions_averages_the_projections() -> None:
+    # Projecting a shift s on a uniformly random unit direction u gives |s . u|, whose mean is 2|s|/pi.
+    a = torch.randn(400, 2, generator=torch.Generator().manual_seed(1))
+    distance = sliced_wasserstein(a, a + torch.tensor([3.0, 4.0]), n_projections=4096)
+    assert distance == pytest.approx(2 * 5 / math.pi, rel=0.02)
+
+
+def _square_video(colours: list[float | None]) -> torch.Tensor:
+    """A 16 px video on a black background with a square whose red channel is `colours[t]` (no square for None)."""
+    video = torch.full((1, len(colours), 3, 16, 16), -1.0)
+    for t, red in enumerate(colours):
+        if red is not None:
+            video[0, t, :, 5:10, 5:10] = torch.tensor([red, 1.0, 1.0])[:, None, None]
+    return video
+
+
+def test_colour_acd_is_the_mean_pairwise_distance_of_the_object_colours() -> None:
+    # Red 0, 0.2, 0.4 in [-1, 1] are 25.5 and 51 apart in [0, 255] units: pairs 25.5, 51, 25.5.
+    assert colour_acd(_square_video([0.0, 0.2, 0.4])) == pytest.approx((25.5 + 51 + 25.5) / 3)
+    # A frame without an object is left out; a second video counts equally.
+    two = torch.cat([_square_video([0.0, None, 0.4]), _square_video([0.0, 0.0, 0.0])])
+    assert colour_acd(two) == pytest.approx((51 + 0) / 2)
+    assert math.isnan(colour_acd(_square_video([None, None, 0.0])))
+
+
+def test_colour_acd_ignores_where_the_object_is() -> None:
+    moving = torch.full((1, 3, 3, 16, 16), -1.0)
+    for t in range(3):
+        moving[0, t, :, 2 + 3 * t : 6 + 3 * t, 4:8] = 0.5
+    assert colour_acd(moving) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_random_walk_steps_have_the_requested_length() -> None:
+    pipeline = LatentMotionPipeline.from_pretrained("toy")
+    content = torch.randn(3, pipeline.motion.config.latent_dim)
+    walk = random_walk(pipeline, content, 5, step_norm=0.3, seed=0)
+    assert walk.shape == (3, 5, content.shape[1])
+    assert torch.equal(walk[:, 0], content)
+    assert torch.allclose((walk[:, 1:] - walk[:, :-1]).norm(dim=-1), torch.full((3, 4), 0.3), atol=1e-5)
+
+
+def test_evaluate_reports_every_set_and_the_real_floor() -> None:
+    pipeline = LatentMotionPipeline.from_pretrained("toy")
+    report = evaluate(pipeline, WorldConfig(n_frames=4), n_videos=16, seed=0)
+    assert set(report) == {"n_videos", "n_frames", "latent_step_norm", "real", "model", "static", "random_walk"}
+    assert report["static"]["mean_speed"] == 0 and report["static"]["colour_acd"] == 0
+    assert report["real"]["mean_speed"] > 0.5  # the world moves its objects 1-3 px per frame
+    assert report["real"]["motion_distance"] < report["static"]["motion_distance"]
+
+
+def test_evaluate_rejects_a_world_the_pipeline_cannot_be_compared_with() -> None:
+    pipeline = LatentMotionPipeline.from_pretrained("toy")
+    with pytest.raises(ConfigError, match="set the world's resolution"):
+        evaluate(pipeline, WorldConfig(resolution=32, n_frames=4), n_videos=4)
+    with pytest.raises(ConfigError, match="at least 2 videos"):
+        evaluate(pipeline, WorldConfig(n_frames=4), n_videos=1)
