@@ -64,6 +64,8 @@ def test_evaluate_reports_every_set_and_the_real_floor() -> None:
     report = evaluate(pipeline, WorldConfig(n_frames=4), n_videos=16, seed=0)
     assert set(report) == {"n_videos", "n_frames", "latent_step_norm", "real", "model", "static", "random_walk"}
     assert report["static"]["mean_speed"] == 0 and report["static"]["colour_acd"] == 0
+    assert report["static"]["mean_velocity"] == (0.0, 0.0)
+    assert math.hypot(*report["real"]["mean_velocity"]) < 0.5 * report["real"]["mean_speed"]  # no preferred direction
     assert report["real"]["mean_speed"] > 0.5  # the world moves its objects 1-3 px per frame
     assert report["real"]["motion_distance"] < report["static"]["motion_distance"]
 

@@ -95,11 +95,15 @@ class MotionFigures:
         motion_distance: Sliced W1 between its displacements and the real videos' (pixels/frame).
         colour_acd: Its colour ACD (`[0, 255]` units).
         mean_speed: Mean tracked speed, pixels per frame.
+        mean_velocity: Mean tracked displacement `(dx, dy)`, pixels per frame; about `(0, 0)` for
+            the world, whose objects move in every direction alike, and far from it when a model
+            moves every object the same way.
     """
 
     motion_distance: float
     colour_acd: float
     mean_speed: float
+    mean_velocity: tuple[float, float]
 
 
 def figures(videos: torch.Tensor, real_motion: torch.Tensor) -> MotionFigures:
@@ -114,7 +118,8 @@ def figures(videos: torch.Tensor, real_motion: torch.Tensor) -> MotionFigures:
     """
     motion = motion_samples(videos)
     speed = float(motion.norm(dim=1).mean()) if len(motion) else math.nan
-    return MotionFigures(sliced_wasserstein(motion, real_motion), colour_acd(videos), speed)
+    velocity = tuple(motion.mean(dim=0).tolist()) if len(motion) else (math.nan, math.nan)
+    return MotionFigures(sliced_wasserstein(motion, real_motion), colour_acd(videos), speed, velocity)
 
 
 @torch.no_grad()
