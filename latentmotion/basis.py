@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from latentmotion.atomic import atomic_path
 from latentmotion.backend import LatentSpace

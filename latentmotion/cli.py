@@ -215,7 +215,14 @@ def train(
 
     With --resume and no CONFIG, the run's own train_config.json is used.
     """
-    from latentmotion.train import CHECKPOINT_NAME, LOG_NAME, PIPELINE_DIR, TRAIN_CONFIG_NAME, TrainConfig, Trainer
+    from latentmotion.train import (
+        CHECKPOINT_NAME,
+        LOG_NAME,
+        PIPELINE_DIR,
+        TRAIN_CONFIG_NAME,
+        TrainConfig,
+        Trainer,
+    )
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {str(out)!r} is a file; give a folder for the run")
@@ -444,7 +451,13 @@ def _report(result: dict[str, Any], as_json: bool, lines: Iterable[str]) -> None
 def _status(description: str) -> Iterator[None]:
     """Show an indeterminate progress bar on stderr while a step without progress of its own runs."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     columns = (SpinnerColumn(), TextColumn(description), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:

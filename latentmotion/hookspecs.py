@@ -6,7 +6,8 @@ point in group `latentmotion`. Built-in backends are registered exactly the same
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
 

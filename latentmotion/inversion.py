@@ -10,7 +10,8 @@ Backends with a better projector (StyleGAN2's, with noise optimisation) override
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch.nn import functional as F

@@ -7,7 +7,8 @@ sample it, and register a factory for it through the `register_backends` hook.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn

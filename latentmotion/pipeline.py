@@ -408,7 +408,11 @@ def resolve_pipeline_folder(
     if path.is_dir():
         return path
     name = str(path_or_repo_id)
-    from latentmotion.toyworld.bundled import BUNDLED_PIPELINES, bundled_pipeline, reproduce_command
+    from latentmotion.toyworld.bundled import (
+        BUNDLED_PIPELINES,
+        bundled_pipeline,
+        reproduce_command,
+    )
 
     if name in BUNDLED_PIPELINES:
         folder = bundled_pipeline(name)

@@ -39,7 +39,11 @@ from latentmotion.atomic import atomic_path
 from latentmotion.augment import reverse_time, warp
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
-from latentmotion.discriminators import ContrastiveImageDiscriminator, PairImageDiscriminator, VideoDiscriminator
+from latentmotion.discriminators import (
+    ContrastiveImageDiscriminator,
+    PairImageDiscriminator,
+    VideoDiscriminator,
+)
 from latentmotion.errors import CheckpointError, ConfigError
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline, render, stream_generator
@@ -729,7 +733,13 @@ class _ProgressBar:
         if not self.enabled:
             return lambda record: None
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(
             TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"), console=Console(file=sys.stderr)
@@ -738,6 +748,6 @@ class _ProgressBar:
         task = self.bar.add_task("train", total=self.total, completed=self.done, losses="")
         return lambda record: self.bar.update(task, advance=1, losses=f"G {record['g/total']:.3f} D_V {record['d/video']:.3f}")
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.enabled:
             self.bar.__exit__(*exc)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import typer
-from huggingface_hub import HfApi, constants
+from huggingface_hub import HfApi
 from huggingface_hub.hf_api import CommitInfo
 from PIL import Image
 from typer.testing import CliRunner

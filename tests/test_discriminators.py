@@ -8,7 +8,11 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.utils import parametrize
 
-from latentmotion.discriminators import ContrastiveImageDiscriminator, PairImageDiscriminator, VideoDiscriminator
+from latentmotion.discriminators import (
+    ContrastiveImageDiscriminator,
+    PairImageDiscriminator,
+    VideoDiscriminator,
+)
 from latentmotion.errors import ConfigError, ShapeError
 
 

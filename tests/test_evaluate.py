@@ -8,7 +8,12 @@ import torch
 from latentmotion import LatentMotionPipeline
 from latentmotion.errors import ConfigError
 from latentmotion.toyworld.config import WorldConfig
-from latentmotion.toyworld.evaluate import colour_acd, evaluate, random_walk, sliced_wasserstein
+from latentmotion.toyworld.evaluate import (
+    colour_acd,
+    evaluate,
+    random_walk,
+    sliced_wasserstein,
+)
 
 
 def test_sliced_wasserstein_of_a_shift_in_one_dimension_is_the_shift() -> None:

@@ -33,9 +33,9 @@ from latentmotion.toyworld.dataset import (
     write_dataset,
 )
 from latentmotion.toyworld.image_gan import (
+    POSE_DIM,
     ImageDiscriminator,
     ImageGANConfig,
-    POSE_DIM,
     ImageGenerator,
     ModulatedLinear,
     SynthesisNetwork,

@@ -11,7 +11,13 @@ from PIL import Image
 
 from latentmotion import video as video_io
 from latentmotion.errors import ConfigError, DatasetError, ShapeError
-from latentmotion.video import count_frames, read_video, to_uint8, write_grid, write_video
+from latentmotion.video import (
+    count_frames,
+    read_video,
+    to_uint8,
+    write_grid,
+    write_video,
+)
 
 
 def moving_square(frames: int = 8, height: int = 32, width: int = 48) -> torch.Tensor:

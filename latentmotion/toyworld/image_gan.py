@@ -24,7 +24,6 @@ from torch.nn import functional as F
 
 from latentmotion.errors import ConfigError
 
-
 POSE_DIM = 3
 """The first coordinates of `w`, which only place the object: its centre `(x, y)` and rotation angle."""
 

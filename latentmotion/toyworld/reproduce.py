@@ -25,6 +25,7 @@ from latentmotion.toyworld.config import VARIANTS, WorldConfig
 from latentmotion.toyworld.dataset import write_dataset
 from latentmotion.train import TrainConfig, Trainer
 
+
 def train_config(*, image_variant: str, video_variant: str, data: str, steps: int, seed: int) -> TrainConfig:
     """The training configuration of the bundled toy pipelines: the method's defaults, sized for a CPU.
 
