@@ -9,7 +9,8 @@ discs are what such a network draws most easily, and an object's position is a f
 W, so the world's motion is a short path there.
 The discriminator is a plain stack of stride-2 convolutions with a minibatch standard-deviation
 feature. Every layer uses the equalised learning rate of ProGAN/StyleGAN: weights are drawn from
-N(0, 1) and scaled by `1 / sqrt(fan_in)` at run time."""
+N(0, 1) and scaled by `1 / sqrt(fan_in)` at run time.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ class ImageGANConfig:
     max_channels: int = attrs.field(default=128, validator=_positive)
 
     def channels(self, resolution: int) -> int:
-        """Feature channels at one resolution.
+        """Discriminator feature channels at one resolution.
 
         Args:
             resolution: Side of the feature maps in pixels.
