@@ -32,6 +32,10 @@ class MotionConfig:
         hidden_dim: LSTM hidden size.
         noise_dim: Dimension of the per-step noise `eps_t` (the paper uses the latent width).
         step_scale: lambda, the residual step scale (paper: 0.2).
+        init_std: Standard deviation of the initial weights A of Eq. 1 (the authors: 0.02).
+            Larger values start training from varied motion; see the toy world's notes.
+        forget_bias: Initial forget-gate bias of both LSTMs (the authors: 0). A positive value
+            makes the cells keep their state, so each video starts with motion that persists.
     """
 
     latent_dim: int = attrs.field(validator=attrs.validators.gt(0))
@@ -39,6 +43,8 @@ class MotionConfig:
     hidden_dim: int = attrs.field(default=384, validator=attrs.validators.gt(0))
     noise_dim: int = attrs.field(default=attrs.Factory(lambda self: self.latent_dim, takes_self=True))
     step_scale: float = 0.2
+    init_std: float = attrs.field(default=0.02, validator=attrs.validators.ge(0))
+    forget_bias: float = 0.0
 
 
 class MotionOutput(NamedTuple):
@@ -82,14 +88,20 @@ class MotionGenerator(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Initialise as the authors do: orthogonal LSTM gate blocks and head weights, zero LSTM biases, N(0, 0.02) for A, zero b."""
+        """Initialise as the authors do, with the configured scale of A and forget-gate bias.
+
+        Orthogonal LSTM gate blocks and head weights, zero LSTM biases but for the forget gate's
+        `forget_bias` (PyTorch orders the gates input, forget, cell, output), `N(0, init_std)`
+        for A, zero b.
+        """
         for cell in (self.encoder, self.decoder):
             for weight in (cell.weight_ih, cell.weight_hh):
                 for gate in weight.data.chunk(4, dim=0):
                     nn.init.orthogonal_(gate)
             nn.init.zeros_(cell.bias_ih)
             nn.init.zeros_(cell.bias_hh)
-        nn.init.normal_(self.coefficients.weight, std=0.02)
+            cell.bias_ih.data.chunk(4)[1].fill_(self.config.forget_bias)
+        nn.init.normal_(self.coefficients.weight, std=self.config.init_std)
         nn.init.zeros_(self.coefficients.bias)
         for layer in (self.noise_head[0], self.noise_head[2]):
             nn.init.orthogonal_(layer.weight)

@@ -82,6 +82,8 @@ class TrainConfig:
         n_components: PCA directions K the motion moves along (capped at the basis size).
         hidden_dim: LSTM hidden size.
         step_scale: lambda, the residual step scale.
+        motion_init_std: Standard deviation of the motion generator's initial step weights A.
+        forget_bias: Initial forget-gate bias of the motion generator's LSTMs.
         n_frames: Frames per training clip T.
         time_step: Stride between the real frames of a clip.
         d_resolution: Side of the frames the discriminators see (capped at the backend's).
@@ -121,6 +123,8 @@ class TrainConfig:
     n_components: int = attrs.field(default=384, validator=_positive)
     hidden_dim: int = attrs.field(default=384, validator=_positive)
     step_scale: float = attrs.field(default=0.2, validator=_positive)
+    motion_init_std: float = attrs.field(default=0.02, validator=_non_negative)
+    forget_bias: float = 0.0
     n_frames: int = attrs.field(default=16, validator=_positive)
     time_step: int = attrs.field(default=2, validator=_positive)
     d_resolution: int = attrs.field(default=128, validator=_positive)
@@ -375,7 +379,12 @@ class Trainer:
         config = self.config
         n_components = min(config.n_components, self.basis.n_components)
         motion_config = MotionConfig(
-            latent_dim=self.backend.latent_space.total_dim, n_components=n_components, hidden_dim=config.hidden_dim, step_scale=config.step_scale
+            latent_dim=self.backend.latent_space.total_dim,
+            n_components=n_components,
+            hidden_dim=config.hidden_dim,
+            step_scale=config.step_scale,
+            init_std=config.motion_init_std,
+            forget_bias=config.forget_bias,
         )
         self.motion = MotionGenerator(motion_config, basis=self.basis.scaled(n_components)).to(self.device)
         cross = config.mode == "cross-domain"
@@ -666,11 +675,12 @@ class Trainer:
             state = torch.load(path, map_location=self.device, weights_only=True)
         except Exception as error:  # torch raises many types on corrupt files
             raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {error}); delete it to start over") from error
-        saved = state.get("config", {})
-        changed = sorted(k for k in set(saved) | set(self.config.to_dict()) if k not in RESUMABLE_CHANGES and saved.get(k) != self.config.to_dict().get(k))
+        saved = {**_default_options(), **state.get("config", {})}  # options added since the checkpoint keep their defaults
+        current = self.config.to_dict()
+        changed = sorted(k for k in set(saved) | set(current) if k not in RESUMABLE_CHANGES and saved.get(k) != current.get(k))
         if changed:
             raise CheckpointError(
-                f"checkpoint {path} comes from another configuration: {', '.join(f'{k} ({saved.get(k)!r} -> {self.config.to_dict().get(k)!r})' for k in changed)}"
+                f"checkpoint {path} comes from another configuration: {', '.join(f'{k} ({saved.get(k)!r} -> {current.get(k)!r})' for k in changed)}"
             )
         try:
             self.motion.load_state_dict(state["motion"])
@@ -686,6 +696,12 @@ class Trainer:
         self.clips_seen = state["clips_seen"]
         if self.dist.is_main:
             _truncate_log(self.out_dir / LOG_NAME, self.step)
+
+
+def _default_options() -> dict[str, Any]:
+    """Every training option's default, as `TrainConfig.to_dict` writes values."""
+    defaults = {field.name: field.default.factory() if isinstance(field.default, attrs.Factory) else field.default for field in attrs.fields(TrainConfig)}
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in defaults.items()}
 
 
 def _pair(clips: torch.Tensor, t: int) -> torch.Tensor:

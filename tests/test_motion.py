@@ -76,6 +76,19 @@ def test_initialisation_follows_the_authors():
     assert motion.coefficients.weight.std() < 0.05
 
 
+def test_initial_step_scale_and_forget_bias_are_configurable():
+    torch.manual_seed(0)
+    config = MotionConfig(latent_dim=16, n_components=64, hidden_dim=128, init_std=0.2, forget_bias=1.0)
+    motion = MotionGenerator(config, basis=torch.randn(64, 16))
+    assert motion.coefficients.weight.std().item() == pytest.approx(0.2, rel=0.05)  # 8192 draws
+    for cell in (motion.encoder, motion.decoder):
+        input_gate, forget_gate, cell_gate, output_gate = cell.bias_ih.chunk(4)  # PyTorch's gate order
+        assert torch.all(forget_gate == 1.0)
+        assert torch.count_nonzero(torch.cat([input_gate, cell_gate, output_gate, cell.bias_hh])) == 0
+    with pytest.raises(ValueError, match="init_std"):
+        MotionConfig(latent_dim=16, n_components=4, init_std=-0.1)
+
+
 def test_basis_is_not_part_of_the_weights():
     motion = make_motion()
     assert "basis" not in motion.state_dict()

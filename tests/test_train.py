@@ -82,6 +82,16 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
         Trainer(smoke_config(steps=2, hidden_dim=32), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
 
 
+def test_resume_accepts_a_checkpoint_written_before_an_option_existed(tmp_path):
+    Trainer(smoke_config(steps=1), tmp_path, dataset=MovingSquares(), progress=False).train()
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    del state["config"]["forget_bias"]  # as written before the option was added
+    torch.save(state, tmp_path / "checkpoint.pt")
+    assert Trainer(smoke_config(steps=2), tmp_path, dataset=MovingSquares(), resume=True, progress=False).step == 1
+    with pytest.raises(CheckpointError, match=r"forget_bias \(0.0 -> 1.0\)"):
+        Trainer(smoke_config(steps=2, forget_bias=1.0), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+
+
 def test_resume_without_a_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         Trainer(smoke_config(), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
