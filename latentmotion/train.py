@@ -675,7 +675,7 @@ class Trainer:
             state = torch.load(path, map_location=self.device, weights_only=True)
         except Exception as error:  # torch raises many types on corrupt files
             raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {error}); delete it to start over") from error
-        saved = {**_default_options(), **state.get("config", {})}  # options added since the checkpoint keep their defaults
+        saved = {**TrainConfig().to_dict(), **state.get("config", {})}  # options added since the checkpoint keep their defaults
         current = self.config.to_dict()
         changed = sorted(k for k in set(saved) | set(current) if k not in RESUMABLE_CHANGES and saved.get(k) != current.get(k))
         if changed:
@@ -696,12 +696,6 @@ class Trainer:
         self.clips_seen = state["clips_seen"]
         if self.dist.is_main:
             _truncate_log(self.out_dir / LOG_NAME, self.step)
-
-
-def _default_options() -> dict[str, Any]:
-    """Every training option's default, as `TrainConfig.to_dict` writes values."""
-    defaults = {field.name: field.default.factory() if isinstance(field.default, attrs.Factory) else field.default for field in attrs.fields(TrainConfig)}
-    return {name: list(value) if isinstance(value, tuple) else value for name, value in defaults.items()}
 
 
 def _pair(clips: torch.Tensor, t: int) -> torch.Tensor:
