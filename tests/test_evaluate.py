@@ -11,9 +11,13 @@ from latentmotion.toyworld.config import WorldConfig
 from latentmotion.toyworld.evaluate import (
     colour_acd,
     evaluate,
+    motion_samples,
     random_walk,
     sliced_wasserstein,
+    trajectory_samples,
 )
+from latentmotion.toyworld.tracking import displacements
+from latentmotion.toyworld.world import render_videos
 
 
 def test_sliced_wasserstein_of_a_shift_in_one_dimension_is_the_shift() -> None:
@@ -28,6 +32,24 @@ def test_sliced_wasserstein_of_a_shift_in_two_dimensions_averages_the_projection
     a = torch.randn(400, 2, generator=torch.Generator().manual_seed(1))
     distance = sliced_wasserstein(a, a + torch.tensor([3.0, 4.0]), n_projections=4096)
     assert distance == pytest.approx(2 * 5 / math.pi, rel=0.02)
+
+
+def test_trajectory_samples_are_each_videos_displacement_sequence() -> None:
+    steps = torch.tensor([[[1.0, 0.0], [2.0, 0.5]], [[3.0, 1.0], [math.nan, math.nan]]])  # [B=2, T-1=2, 2]
+    assert torch.equal(trajectory_samples(steps), torch.tensor([[1.0, 0.0, 2.0, 0.5]]))
+    assert torch.equal(motion_samples(steps), torch.tensor([[1.0, 0.0], [2.0, 0.5], [3.0, 1.0]]))
+
+
+def test_shuffling_steps_across_videos_keeps_the_motion_distance_but_not_the_trajectory_distance() -> None:
+    # Every video keeps its velocity, so sequences whose steps come from different videos are unlike real ones.
+    steps = displacements(render_videos(WorldConfig(n_frames=6), 256, seed=3)[0])
+    other = displacements(render_videos(WorldConfig(n_frames=6), 256, seed=4)[0])  # a second real set: the noise floor
+    found = steps[~steps.isnan().any(dim=(1, 2))]  # [B, T-1, 2]
+    order = torch.argsort(torch.rand(found.shape[:2], generator=torch.Generator().manual_seed(0)), dim=0)
+    shuffled = torch.gather(found, 0, order[..., None].expand_as(found))  # step t of video b from another video
+    assert sliced_wasserstein(motion_samples(shuffled), motion_samples(found)) == pytest.approx(0.0, abs=1e-9)
+    floor = sliced_wasserstein(trajectory_samples(other), trajectory_samples(found))
+    assert sliced_wasserstein(trajectory_samples(shuffled), trajectory_samples(found)) > 3 * floor
 
 
 def _square_video(colours: list[float | None]) -> torch.Tensor:
@@ -73,6 +95,7 @@ def test_evaluate_reports_every_set_and_the_real_floor() -> None:
     assert math.hypot(*report["real"]["mean_velocity"]) < 0.5 * report["real"]["mean_speed"]  # no preferred direction
     assert report["real"]["mean_speed"] > 0.5  # the world moves its objects 1-3 px per frame
     assert report["real"]["motion_distance"] < report["static"]["motion_distance"]
+    assert report["real"]["trajectory_distance"] < report["static"]["trajectory_distance"]
 
 
 def test_evaluate_rejects_a_world_the_pipeline_cannot_be_compared_with() -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 import attrs
 import pytest
 import torch
-from einops import rearrange
 
 from latentmotion.errors import CheckpointError, ConfigError, DatasetError, ShapeError
 from latentmotion.toyworld import (
@@ -34,6 +33,8 @@ from latentmotion.toyworld.dataset import (
 )
 from latentmotion.toyworld.image_gan import (
     POSE_DIM,
+    POSE_GAIN,
+    POSE_STD,
     ImageDiscriminator,
     ImageGANConfig,
     ImageGenerator,
@@ -250,6 +251,30 @@ def test_generator_and_discriminator_shapes() -> None:
     assert ImageGenerator(ImageGANConfig()).synthesis(torch.zeros(1, 64)).shape == (1, 3, 64, 64)
 
 
+def test_mapping_network_draws_the_pose_from_z_and_the_content_through_its_layers() -> None:
+    torch.manual_seed(0)
+    mapping = ImageGenerator(TINY_GAN).mapping
+    z = torch.randn(4, 8)
+    content = z[:, POSE_DIM:] / z[:, POSE_DIM:].square().mean(dim=1, keepdim=True).add(1e-8).sqrt()  # pixel norm
+    for layer in mapping.layers:
+        content = torch.nn.functional.leaky_relu(layer(content), 0.2) * math.sqrt(2)
+    w = mapping(z)
+    assert torch.equal(w[:, :POSE_DIM], POSE_STD * z[:, :POSE_DIM])
+    assert torch.allclose(w[:, POSE_DIM:], content)
+    shifted = z.clone()
+    shifted[:, :POSE_DIM] += 1.0
+    assert torch.equal(mapping(shifted)[:, POSE_DIM:], w[:, POSE_DIM:])  # the pose does not reach the content
+
+
+def test_the_pose_leads_the_principal_directions_of_the_bundled_generators_w() -> None:
+    backend = toy_backend(variant="shapes")
+    w = backend.sample_latents(20_000, generator=torch.Generator().manual_seed(0))
+    _, directions = torch.linalg.eigh(torch.cov(w.T))  # eigenvalues ascending
+    leading = directions[:, -POSE_DIM:]  # [D, 3] the three leading directions
+    # What the leading three directions span is the pose (a direction wholly in pose would give 1 each).
+    assert leading[:POSE_DIM].square().sum() / POSE_DIM > 0.99
+
+
 def test_modulated_linear_scales_inputs_by_the_style_and_demodulates() -> None:
     layer = ModulatedLinear(2, 2, w_dim=3)
     with torch.no_grad():
@@ -263,36 +288,48 @@ def test_modulated_linear_scales_inputs_by_the_style_and_demodulates() -> None:
     assert torch.allclose(layer(torch.ones(1, 1, 2), torch.randn(1, 3)), torch.tensor([[[5.0, 11.0]]]) / math.sqrt(2))
 
 
-def _object_only_synthesis() -> SynthesisNetwork:
-    """A random 8 px synthesis network whose pose map is the identity and whose half-planes ignore the image frame."""
+def _plain_background_synthesis() -> SynthesisNetwork:
+    """A random 8 px synthesis network whose background is one colour (no gradient across the image)."""
     torch.manual_seed(0)
     synthesis = ImageGenerator(ImageGANConfig(resolution=8, w_dim=7, hidden=6, layers=2)).synthesis
     with torch.no_grad():
-        synthesis.pose.weight.copy_(torch.eye(POSE_DIM) * math.sqrt(POSE_DIM))  # undoes the 1 / sqrt(fan_in) gain
-        planes = rearrange(synthesis.half_planes.weight, "(h k) c -> h k c", k=5)
-        planes[:, 2:4] = 0  # the (x, y) inputs of the image frame
+        synthesis.background.weight.zero_()
+        synthesis.background.bias.copy_(torch.tensor([0.0, 0.0, 0.3, 0.0, 0.0, -0.2, 0.0, 0.0, 0.7]))  # (x, y, 1) coefficients per channel
     return synthesis
 
 
 def test_the_pose_coordinates_of_w_translate_the_object_by_whole_pixels() -> None:
-    synthesis = _object_only_synthesis()
+    synthesis = _plain_background_synthesis()
     w = torch.randn(1, 7)
     w[:, :POSE_DIM] = 0
     moved = w.clone()
-    moved[:, 0] = 2 * 2 / 8  # centre x + 2 pixels (pixel centres are 2 / R apart)
+    moved[:, 0] = 2 * 2 / 8 / POSE_GAIN[0]  # centre x + 2 pixels (pixel centres are 2 / R apart)
     image, shifted = synthesis(w), synthesis(moved)
     assert torch.allclose(shifted[..., 2:], image[..., :-2], atol=1e-5)
     assert not torch.allclose(shifted, image, atol=1e-3)
 
 
 def test_the_pose_angle_of_w_rotates_the_object_about_its_centre() -> None:
-    synthesis = _object_only_synthesis()
+    synthesis = _plain_background_synthesis()
     w = torch.randn(1, 7)
     w[:, :POSE_DIM] = 0
     turned = w.clone()
-    turned[:, 2] = math.pi / 2
+    turned[:, 2] = math.pi / 2 / POSE_GAIN[2]
     # The pixel grid is symmetric about the centre, so a quarter turn is exactly a 90 degree rotation of the image.
     assert torch.allclose(synthesis(turned), torch.rot90(synthesis(w), k=-1, dims=(-2, -1)), atol=1e-5)
+
+
+def test_the_object_is_composited_over_a_linear_background_gradient() -> None:
+    synthesis = ImageGenerator(ImageGANConfig(resolution=8, w_dim=7, hidden=6, layers=2)).synthesis
+    with torch.no_grad():
+        synthesis.to_rgba.bias.copy_(torch.tensor([0.0, 0.0, 0.0, -1e4]))  # opacity 0: background only
+        synthesis.background.weight.zero_()
+        synthesis.background.bias.copy_(torch.tensor([0.5, 0.0, 0.0, 0.0, -0.5, 0.0, 0.0, 0.0, 0.25]))  # red = x / 2, green = -y / 2, blue = 1 / 4
+    image = synthesis(torch.randn(1, 7))[0]
+    centres = (torch.arange(8) + 0.5) / 8 * 2 - 1
+    assert torch.allclose(image[0], centres[None, :].expand(8, 8) / 2, atol=1e-6)
+    assert torch.allclose(image[1], -centres[:, None].expand(8, 8) / 2, atol=1e-6)
+    assert torch.allclose(image[2], torch.full((8, 8), 0.25))
 
 
 def test_gan_config_rejects_bad_resolution() -> None:

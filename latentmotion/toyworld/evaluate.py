@@ -2,6 +2,10 @@
 
 - Motion distance: the sliced Wasserstein-1 distance between the distributions of per-frame
   object displacements `(dx, dy)` (pixels per frame, tracked from pixels) of two sets of videos.
+- Trajectory distance: the same distance between the distributions of whole videos' sequences of
+  displacements `(dx_1, dy_1, ..., dx_{T-1}, dy_{T-1})`. Single steps say nothing of persistence:
+  a random walk whose steps have the world's length matches the motion distance, but not this
+  one, since the world's objects keep their velocity from frame to frame (but at a bounce).
 - Colour ACD (average content distance, as MoCoGAN defines it for its shapes dataset): within each
   video, the mean pairwise L2 distance between the per-frame mean colours of the object (its
   tracked foreground pixels, in `[0, 255]` units), averaged over videos; low means the content
@@ -52,17 +56,30 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, *, n_projections: int =
     return float((qa - qb).abs().mean())
 
 
-def motion_samples(videos: torch.Tensor) -> torch.Tensor:
-    """The tracked per-frame displacements of a set of videos, frames without an object dropped.
+def motion_samples(steps: torch.Tensor) -> torch.Tensor:
+    """The per-frame displacements of a set of videos, frames without an object dropped.
 
     Args:
-        videos: `[B, T, 3, H, W]` videos in `[-1, 1]`.
+        steps: `[B, T - 1, 2]` tracked displacements, from `tracking.displacements`.
 
     Returns:
         `[N, 2]` displacements `(dx, dy)` in pixels per frame.
     """
-    steps = rearrange(displacements(videos), "b t c -> (b t) c")
+    steps = rearrange(steps, "b t c -> (b t) c")
     return steps[~steps.isnan().any(dim=1)]
+
+
+def trajectory_samples(steps: torch.Tensor) -> torch.Tensor:
+    """The displacement sequences of a set of videos, videos with a frame without an object dropped.
+
+    Args:
+        steps: `[B, T - 1, 2]` tracked displacements, from `tracking.displacements`.
+
+    Returns:
+        `[N, 2 (T - 1)]` sequences `(dx_1, dy_1, ..., dx_{T-1}, dy_{T-1})` in pixels per frame.
+    """
+    sequences = rearrange(steps, "b t c -> b (t c)")
+    return sequences[~sequences.isnan().any(dim=1)]
 
 
 def colour_acd(videos: torch.Tensor) -> float:
@@ -93,6 +110,7 @@ class MotionFigures:
 
     Attributes:
         motion_distance: Sliced W1 between its displacements and the real videos' (pixels/frame).
+        trajectory_distance: Sliced W1 between its displacement sequences and the real videos'.
         colour_acd: Its colour ACD (`[0, 255]` units).
         mean_speed: Mean tracked speed, pixels per frame.
         mean_velocity: Mean tracked displacement `(dx, dy)`, pixels per frame; about `(0, 0)` for
@@ -101,25 +119,29 @@ class MotionFigures:
     """
 
     motion_distance: float
+    trajectory_distance: float
     colour_acd: float
     mean_speed: float
     mean_velocity: tuple[float, float]
 
 
-def figures(videos: torch.Tensor, real_motion: torch.Tensor) -> MotionFigures:
-    """Compute the figures of `videos` against the real displacements.
+def figures(videos: torch.Tensor, real_steps: torch.Tensor) -> MotionFigures:
+    """Compute the figures of `videos` against real videos.
 
     Args:
         videos: `[B, T, 3, H, W]` videos in `[-1, 1]`.
-        real_motion: `[N, 2]` displacements of real videos, from `motion_samples`.
+        real_steps: `[B', T - 1, 2]` tracked displacements of real videos.
 
     Returns:
         The figures.
     """
-    motion = motion_samples(videos)
+    steps = displacements(videos)
+    motion = motion_samples(steps)
     speed = float(motion.norm(dim=1).mean()) if len(motion) else math.nan
     velocity = tuple(motion.mean(dim=0).tolist()) if len(motion) else (math.nan, math.nan)
-    return MotionFigures(sliced_wasserstein(motion, real_motion), colour_acd(videos), speed, velocity)
+    motion_distance = sliced_wasserstein(motion, motion_samples(real_steps))
+    trajectory_distance = sliced_wasserstein(trajectory_samples(steps), trajectory_samples(real_steps))
+    return MotionFigures(motion_distance, trajectory_distance, colour_acd(videos), speed, velocity)
 
 
 @torch.no_grad()
@@ -164,8 +186,8 @@ def evaluate(pipeline: LatentMotionPipeline, world: WorldConfig, *, n_videos: in
         raise ConfigError(f"the world renders {world.resolution}px frames but the pipeline {pipeline.backend.resolution}px; set the world's resolution")
     frames = world.n_frames
     reference, _ = render_videos(world, n_videos, seed=seed + 1)
+    real_steps = displacements(reference)
     real, _ = render_videos(world, n_videos, seed=seed + 2)  # a second real set: the noise floor
-    real_motion = motion_samples(reference)
 
     trajectory = pipeline.trajectories(n_videos, frames, seed=seed)
     noise = pipeline.backend.sample_noise(n_videos, generator=stream_generator(seed, 2))
@@ -175,5 +197,5 @@ def evaluate(pipeline: LatentMotionPipeline, world: WorldConfig, *, n_videos: in
     walk = random_walk(pipeline, trajectory[:, 0], frames, step_norm=step_norm, seed=seed)
     walked = render(pipeline.backend, walk, noise, batch_size=batch_size).cpu()
 
-    results = {name: attrs.asdict(figures(videos, real_motion)) for name, videos in (("real", real), ("model", generated), ("static", static), ("random_walk", walked))}
+    results = {name: attrs.asdict(figures(videos, real_steps)) for name, videos in (("real", real), ("model", generated), ("static", static), ("random_walk", walked))}
     return {"n_videos": n_videos, "n_frames": frames, "latent_step_norm": step_norm, **results}

@@ -1,12 +1,14 @@
 """A small StyleGAN-like image GAN for the toy world, cheap enough to train on a laptop CPU.
 
 The generator has a mapping network `z -> w` (so that its latent space W, where latentmotion's
-motion generator walks, is learned and non-isotropic, as in StyleGAN) and an implicit synthesis
-network `w -> image` that computes each pixel from its coordinates alone, in the manner of CIPS
-(Anokhin et al., 2021): affine functions of the pixel position computed from `w` (half-planes),
-then per-pixel fully connected layers with StyleGAN2's weight modulation. Sharp polygons and
-discs are what such a network draws most easily, and an object's position is a few offsets in
-W, so the world's motion is a short path there.
+motion generator walks, is learned and non-isotropic, as in StyleGAN, with the pose drawn apart
+from the content as W's leading principal directions) and an implicit, layered
+synthesis network `w -> image` that computes each pixel from its coordinates alone, in the
+manner of CIPS (Anokhin et al., 2021): an object, drawn in a frame that three pose coordinates
+of `w` place and turn, composited over a background gradient. Sharp polygons and discs are what
+such a network draws most easily, and an object's position is a few coordinates of W, so the
+world's motion is a path there that leaves the object's shape and colours unchanged.
+
 The discriminator is a plain stack of stride-2 convolutions with a minibatch standard-deviation
 feature. Every layer uses the equalised learning rate of ProGAN/StyleGAN: weights are drawn from
 N(0, 1) and scaled by `1 / sqrt(fan_in)` at run time.
@@ -27,6 +29,30 @@ from latentmotion.errors import ConfigError
 
 POSE_DIM = 3
 """The first coordinates of `w`, which only place the object: its centre `(x, y)` and rotation angle."""
+
+POSE_STD = 8.0
+"""Standard deviation of the pose coordinates of `w`, which makes them W's leading principal directions.
+
+MoCoGAN-HD's motion generator moves along the PCA directions of W scaled by their standard
+deviations, at most `lambda * sigma_k` along direction `k` per frame, so a motion must lie along
+high-variance directions. In a StyleGAN trained on faces the leading directions are pose; here
+the pose is drawn apart from the content (independent of it) with a spread well above the
+content's, so that the three leading directions are exactly the pose."""
+
+POSE_SPREAD = (0.35, 0.35, 1.0)
+"""Standard deviation over the prior of the object's centre `(x, y)`, in half-widths of the
+image (the world's centres spread 0.36), and of its rotation angle, in radians."""
+
+POSE_GAIN = tuple(spread / POSE_STD for spread in POSE_SPREAD)
+"""What one unit of each pose coordinate of `w` moves: the centre by 0.35 / 8 of the image's
+half-width (1.4 pixels at 64 px), the angle by 1/8 radian."""
+
+OBJECT_RADIUS = 0.55
+"""The object is opaque only this close to its pose centre, in half-widths of the image (the
+default world's largest object has circumradius 0.44, and the `glow` halo adds a little)."""
+
+OBJECT_EDGE = 0.02
+"""Width of the soft edge of that disc, in half-widths of the image."""
 
 
 def _power_of_two(instance: Any, attribute: attrs.Attribute, value: int) -> None:
@@ -62,7 +88,7 @@ class ImageGANConfig:
     """
 
     resolution: int = attrs.field(default=64, validator=_power_of_two)
-    z_dim: int = attrs.field(default=64, validator=_positive)
+    z_dim: int = attrs.field(default=64, validator=_wider_than_pose)
     w_dim: int = attrs.field(default=64, validator=_wider_than_pose)
     mapping_layers: int = attrs.field(default=4, validator=_positive)
     hidden: int = attrs.field(default=32, validator=_positive)
@@ -162,7 +188,12 @@ def pixel_norm(x: torch.Tensor, *, dim: int = 1) -> torch.Tensor:
 
 
 class MappingNetwork(nn.Module):
-    """`z -> w`: pixel normalisation of `z`, then fully connected layers with leaky ReLU.
+    """`z -> w`: the pose is drawn apart from the content, which is learned.
+
+    The first [POSE_DIM][latentmotion.toyworld.image_gan.POSE_DIM] coordinates of `z`, times
+    [POSE_STD][latentmotion.toyworld.image_gan.POSE_STD], are the pose coordinates of `w`; the
+    rest of `z` goes through pixel normalisation and fully connected layers with leaky ReLU to
+    the content coordinates. Pose and content are thus independent in W.
 
     Args:
         config: The architecture.
@@ -170,7 +201,7 @@ class MappingNetwork(nn.Module):
 
     def __init__(self, config: ImageGANConfig) -> None:
         super().__init__()
-        sizes = [config.z_dim] + [config.w_dim] * config.mapping_layers
+        sizes = [config.z_dim - POSE_DIM] + [config.w_dim - POSE_DIM] * config.mapping_layers
         self.layers = nn.ModuleList(EqualLinear(a, b, lr_multiplier=0.01) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -180,12 +211,12 @@ class MappingNetwork(nn.Module):
             z: `[N, z_dim]` samples of `N(0, I)`.
 
         Returns:
-            `[N, w_dim]` latents.
+            `[N, w_dim]` latents, pose first.
         """
-        x = pixel_norm(z)
+        content = pixel_norm(z[:, POSE_DIM:])
         for layer in self.layers:
-            x = F.leaky_relu(layer(x), 0.2) * math.sqrt(2)
-        return x
+            content = F.leaky_relu(layer(content), 0.2) * math.sqrt(2)
+        return torch.cat([z[:, :POSE_DIM] * POSE_STD, content], dim=1)
 
 
 class ModulatedLinear(nn.Module):
@@ -227,19 +258,26 @@ class ModulatedLinear(nn.Module):
 
 
 class SynthesisNetwork(nn.Module):
-    """`w -> image`: an implicit renderer that computes every pixel from its coordinates alone.
+    """`w -> image`: an implicit, layered renderer that computes every pixel from its coordinates alone.
 
-    `w` has two parts. Its first [POSE_DIM][latentmotion.toyworld.image_gan.POSE_DIM]
-    coordinates give, through a linear map, the object's centre and rotation angle, and so a
-    frame attached to the object: `(x', y') = R(-angle) ((x, y) - centre)` for each pixel
-    centre `(x, y)` in `(-1, 1)`. The rest of `w` (the content) gives everything else: the
-    first layer computes `hidden` affine functions of `(x', y', x, y, 1)` (half-planes in the
-    object's frame or, for the background, in the image's), and the following per-pixel layers
-    with modulated weights compose them into discs and polygons, coloured by `to_rgb`.
+    The image is an object composited over a background, as the toy world draws it:
+    `image = background + alpha * (colour - background)`.
+
+    - The first [POSE_DIM][latentmotion.toyworld.image_gan.POSE_DIM] coordinates of `w` are the
+      object's pose, scaled by the fixed [POSE_GAIN][latentmotion.toyworld.image_gan.POSE_GAIN]:
+      its centre and rotation angle. They define a frame attached to the object,
+      `(x', y') = R(-angle) ((x, y) - centre)`, for each pixel centre `(x, y)` in `(-1, 1)`.
+    - The object (`colour`, `alpha`) sees only `(x', y')`: the rest of `w` (the content) gives
+      `hidden` half-planes in the object's frame, and per-pixel layers with modulated weights
+      compose them into a disc or polygon with its colours and opacity. The opacity is cut to a
+      disc of radius [OBJECT_RADIUS][latentmotion.toyworld.image_gan.OBJECT_RADIUS] about the
+      centre, so that only the pose can place the object in the image.
+    - The background sees only `(x, y)`: a linear colour gradient set by the content.
 
     Moving or rotating an object is then a change of the pose coordinates alone, which keeps its
-    shape and colours: the short, content-preserving path in W that MoCoGAN-HD's motion
-    generator has to find (it walks all PCA directions of W and is not told which these are).
+    shape and colours: the content-preserving path in W that MoCoGAN-HD's motion generator has
+    to find (it is not told which coordinates these are; they are W's leading principal
+    directions).
 
     Args:
         config: The architecture.
@@ -249,13 +287,14 @@ class SynthesisNetwork(nn.Module):
         super().__init__()
         content_dim = config.w_dim - POSE_DIM
         self.resolution = config.resolution
-        self.pose = EqualLinear(POSE_DIM, 3)
-        self.half_planes = EqualLinear(content_dim, 5 * config.hidden)
+        self.half_planes = EqualLinear(content_dim, 3 * config.hidden)
         self.layers = nn.ModuleList(ModulatedLinear(config.hidden, config.hidden, w_dim=content_dim) for _ in range(config.layers))
-        self.to_rgb = ModulatedLinear(config.hidden, 3, w_dim=content_dim, demodulate=False)
+        self.to_rgba = ModulatedLinear(config.hidden, 4, w_dim=content_dim, demodulate=False)
+        self.background = EqualLinear(content_dim, 3 * 3)
+        self.register_buffer("pose_gain", torch.tensor(POSE_GAIN), persistent=False)
         centres = (torch.arange(config.resolution, dtype=torch.float32) + 0.5) / config.resolution * 2 - 1
         ys, xs = torch.meshgrid(centres, centres, indexing="ij")
-        self.register_buffer("pixels", torch.stack([xs, ys], -1).reshape(-1, 2), persistent=False)  # [P, 2] pixel centres (x, y)
+        self.register_buffer("pixels", torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(-1, 3), persistent=False)  # [P, 3] pixel centres (x, y, 1)
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         """Render images from latents.
@@ -266,17 +305,21 @@ class SynthesisNetwork(nn.Module):
         Returns:
             `[N, 3, R, R]` images, roughly in `[-1, 1]` (not clamped).
         """
-        pose, content = w[:, :POSE_DIM], w[:, POSE_DIM:]
-        centre_x, centre_y, angle = rearrange(self.pose(pose), "n k -> k n 1")
+        pose, content = w[:, :POSE_DIM] * self.pose_gain, w[:, POSE_DIM:]
+        centre_x, centre_y, angle = rearrange(pose, "n k -> k n 1")
         dx, dy = self.pixels[:, 0] - centre_x, self.pixels[:, 1] - centre_y  # [N, P]
         cos, sin = angle.cos(), angle.sin()
-        frame = repeat(self.pixels, "p k -> n p k", n=len(w))
-        inputs = torch.cat([torch.stack([cos * dx + sin * dy, cos * dy - sin * dx], -1), frame, torch.ones_like(frame[..., :1])], -1)  # [N, P, 5]
-        planes = rearrange(self.half_planes(content), "n (h k) -> n h k", k=5)
-        x = F.leaky_relu(torch.einsum("npk,nhk->nph", inputs, planes), 0.2) * math.sqrt(2)
+        local = torch.stack([cos * dx + sin * dy, cos * dy - sin * dx, torch.ones_like(dx)], -1)  # [N, P, 3] (x', y', 1)
+        planes = rearrange(self.half_planes(content), "n (h k) -> n h k", k=3)
+        x = F.leaky_relu(torch.einsum("npk,nhk->nph", local, planes), 0.2) * math.sqrt(2)
         for layer in self.layers:
             x = F.leaky_relu(layer(x, content), 0.2) * math.sqrt(2)
-        return rearrange(self.to_rgb(x, content), "n (h w) c -> n c h w", h=self.resolution)
+        colour, opacity = self.to_rgba(x, content).split([3, 1], dim=-1)  # [N, P, 3], [N, P, 1]
+        gradient = rearrange(self.background(content), "n (c k) -> n c k", k=3)
+        background = torch.einsum("pk,nck->npc", self.pixels, gradient)  # [N, P, 3]
+        window = torch.sigmoid((OBJECT_RADIUS - local[..., :2].norm(dim=-1, keepdim=True)) / OBJECT_EDGE)  # [N, P, 1]
+        image = torch.lerp(background, colour, torch.sigmoid(opacity) * window)
+        return rearrange(image, "n (h w) c -> n c h w", h=self.resolution)
 
 
 class ImageGenerator(nn.Module):
