@@ -10,8 +10,10 @@ from latentmotion.errors import ConfigError
 from latentmotion.toyworld.config import WorldConfig
 from latentmotion.toyworld.evaluate import (
     colour_acd,
+    direction_share,
     evaluate,
     motion_samples,
+    persistence,
     random_walk,
     sliced_wasserstein,
     trajectory_samples,
@@ -50,6 +52,28 @@ def test_shuffling_steps_across_videos_keeps_the_motion_distance_but_not_the_tra
     assert sliced_wasserstein(motion_samples(shuffled), motion_samples(found)) == pytest.approx(0.0, abs=1e-9)
     floor = sliced_wasserstein(trajectory_samples(other), trajectory_samples(found))
     assert sliced_wasserstein(trajectory_samples(shuffled), trajectory_samples(found)) > 3 * floor
+
+
+def test_persistence_is_the_net_displacement_over_the_path_length() -> None:
+    steps = torch.tensor(
+        [
+            [[1.0, 0.0], [1.0, 0.0]],  # straight: 1
+            [[1.0, 0.0], [-1.0, 0.0]],  # back to the start: 0
+            [[3.0, 0.0], [0.0, 4.0]],  # a right angle: net 5 over a path of 7
+            [[1.0, 0.0], [math.nan, math.nan]],  # lost the object: left out
+            [[0.0, 0.0], [0.0, 0.0]],  # did not move: left out
+        ]
+    )
+    assert persistence(steps) == pytest.approx((1 + 0 + 5 / 7) / 3)
+    assert math.isnan(persistence(steps[3:]))
+
+
+def test_direction_share_is_the_largest_sector_of_net_displacements() -> None:
+    # Net displacements at 0, 53, 6 and 225 degrees: sectors 0, 1, 0 and 5 of 45 degrees.
+    steps = torch.tensor([[[2.0, 0.0]], [[3.0, 4.0]], [[1.0, 0.1]], [[-1.0, -1.0]], [[0.0, 0.0]]])
+    assert direction_share(steps) == pytest.approx(2 / 4)
+    assert direction_share(steps, n_sectors=2) == pytest.approx(3 / 4)  # the upper half-plane holds three
+    assert math.isnan(direction_share(steps[4:]))
 
 
 def _square_video(colours: list[float | None]) -> torch.Tensor:
@@ -92,6 +116,8 @@ def test_evaluate_reports_every_set_and_the_real_floor() -> None:
     assert set(report) == {"n_videos", "n_frames", "latent_step_norm", "real", "model", "static", "random_walk"}
     assert report["static"]["mean_speed"] == 0 and report["static"]["colour_acd"] == 0
     assert report["static"]["mean_velocity"] == (0.0, 0.0)
+    assert math.isnan(report["static"]["persistence"]) and math.isnan(report["static"]["direction_share"])
+    assert report["real"]["persistence"] > 0.8  # objects keep their velocity but at a bounce
     assert math.hypot(*report["real"]["mean_velocity"]) < 0.5 * report["real"]["mean_speed"]  # no preferred direction
     assert report["real"]["mean_speed"] > 0.5  # the world moves its objects 1-3 px per frame
     assert report["real"]["motion_distance"] < report["static"]["motion_distance"]

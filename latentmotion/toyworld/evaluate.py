@@ -6,6 +6,10 @@
   displacements `(dx_1, dy_1, ..., dx_{T-1}, dy_{T-1})`. Single steps say nothing of persistence:
   a random walk whose steps have the world's length matches the motion distance, but not this
   one, since the world's objects keep their velocity from frame to frame (but at a bounce).
+- Persistence and direction share: how straight each video's path is (net displacement over path
+  length, 1 for the world's objects but at a bounce) and whether a set prefers a direction (the
+  largest share of videos whose net displacement falls in one of 8 sectors of 45 degrees; about
+  1/8 for the world, 1 when a model moves every object the same way).
 - Colour ACD (average content distance, as MoCoGAN defines it for its shapes dataset): within each
   video, the mean pairwise L2 distance between the per-frame mean colours of the object (its
   tracked foreground pixels, in `[0, 255]` units), averaged over videos; low means the content
@@ -82,6 +86,42 @@ def trajectory_samples(steps: torch.Tensor) -> torch.Tensor:
     return sequences[~sequences.isnan().any(dim=1)]
 
 
+def persistence(steps: torch.Tensor) -> float:
+    """How straight the videos' paths are: net displacement over path length, averaged over videos.
+
+    Args:
+        steps: `[B, T - 1, 2]` tracked displacements, from `tracking.displacements`.
+
+    Returns:
+        The mean ratio in `[0, 1]` over videos that moved and have an object in every frame; NaN if none.
+    """
+    sequences = steps[~steps.isnan().any(dim=(1, 2))]  # [N, T-1, 2]
+    path = sequences.norm(dim=-1).sum(dim=1)  # [N]
+    moved = path > 0
+    if not moved.any():
+        return math.nan
+    return float((sequences.sum(dim=1).norm(dim=-1)[moved] / path[moved]).mean())
+
+
+def direction_share(steps: torch.Tensor, *, n_sectors: int = 8) -> float:
+    """The largest share of videos whose net displacement points into one sector of directions.
+
+    Args:
+        steps: `[B, T - 1, 2]` tracked displacements, from `tracking.displacements`.
+        n_sectors: Sectors of `360 / n_sectors` degrees each, the first starting at `+x`.
+
+    Returns:
+        The share in `[1 / n_sectors, 1]` over videos that moved and have an object in every frame; NaN if none.
+    """
+    net = steps[~steps.isnan().any(dim=(1, 2))].sum(dim=1)  # [N, 2]
+    net = net[net.norm(dim=-1) > 0]
+    if len(net) == 0:
+        return math.nan
+    angle = torch.atan2(net[:, 1], net[:, 0]) % (2 * math.pi)
+    sector = (angle / (2 * math.pi / n_sectors)).long().clamp(max=n_sectors - 1)
+    return float(torch.bincount(sector, minlength=n_sectors).max() / len(net))
+
+
 def colour_acd(videos: torch.Tensor) -> float:
     """Colour average content distance: mean pairwise L2 distance of the object's per-frame colours.
 
@@ -116,6 +156,8 @@ class MotionFigures:
         mean_velocity: Mean tracked displacement `(dx, dy)`, pixels per frame; about `(0, 0)` for
             the world, whose objects move in every direction alike, and far from it when a model
             moves every object the same way.
+        persistence: Mean net displacement over path length of a video, in `[0, 1]`.
+        direction_share: Largest share of videos moving into one of 8 sectors of directions.
     """
 
     motion_distance: float
@@ -123,6 +165,8 @@ class MotionFigures:
     colour_acd: float
     mean_speed: float
     mean_velocity: tuple[float, float]
+    persistence: float
+    direction_share: float
 
 
 def figures(videos: torch.Tensor, real_steps: torch.Tensor) -> MotionFigures:
@@ -141,7 +185,7 @@ def figures(videos: torch.Tensor, real_steps: torch.Tensor) -> MotionFigures:
     velocity = tuple(motion.mean(dim=0).tolist()) if len(motion) else (math.nan, math.nan)
     motion_distance = sliced_wasserstein(motion, motion_samples(real_steps))
     trajectory_distance = sliced_wasserstein(trajectory_samples(steps), trajectory_samples(real_steps))
-    return MotionFigures(motion_distance, trajectory_distance, colour_acd(videos), speed, velocity)
+    return MotionFigures(motion_distance, trajectory_distance, colour_acd(videos), speed, velocity, persistence(steps), direction_share(steps))
 
 
 @torch.no_grad()
