@@ -7,7 +7,8 @@ import json
 import resource
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser, *, backend: str = "tiny", options: str = '{"resolution": 128, "channels": 128, "dim": 512}') -> None:

@@ -15,11 +15,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import add_backend_arguments, load_backend, median_seconds  # noqa: E402
+from _common import add_backend_arguments, load_backend, median_seconds
 
-from latentmotion.basis import PCABasis  # noqa: E402
-from latentmotion.motion import MotionConfig, MotionGenerator  # noqa: E402
-from latentmotion.pipeline import LatentMotionPipeline  # noqa: E402
+from latentmotion.basis import PCABasis
+from latentmotion.motion import MotionConfig, MotionGenerator
+from latentmotion.pipeline import LatentMotionPipeline
 
 
 def main() -> None:

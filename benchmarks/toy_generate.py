@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from cli_startup import ENTRY, median_seconds  # noqa: E402
+from cli_startup import ENTRY, median_seconds
 
 
 def main() -> None:

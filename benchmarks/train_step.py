@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import add_backend_arguments, median_seconds, peak_rss_mib  # noqa: E402
+from _common import add_backend_arguments, median_seconds, peak_rss_mib
 
-from latentmotion.train import TrainConfig, Trainer  # noqa: E402
+from latentmotion.train import TrainConfig, Trainer
 
 
 class RandomClips(torch.utils.data.Dataset):

@@ -236,7 +236,7 @@ class LatentMotionPipeline:
             truncation=truncation,
         )
         trajectory = interpolate_trajectory(trajectory, interpolation)
-        videos, frames = trajectory.shape[:2]
+        videos = len(trajectory)
         per_video_noise = []
         if noise:
             noise_rng = stream_generator(seed if content_seed is None else content_seed, CONTENT_STREAM + 2)

@@ -17,6 +17,7 @@ N(0, 1) and scaled by `1 / sqrt(fan_in)` at run time.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 import attrs
@@ -202,7 +203,7 @@ class MappingNetwork(nn.Module):
     def __init__(self, config: ImageGANConfig) -> None:
         super().__init__()
         sizes = [config.z_dim - POSE_DIM] + [config.w_dim - POSE_DIM] * config.mapping_layers
-        self.layers = nn.ModuleList(EqualLinear(a, b, lr_multiplier=0.01) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.layers = nn.ModuleList(EqualLinear(a, b, lr_multiplier=0.01) for a, b in pairwise(sizes))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Map prior samples to the latent space W.
@@ -359,7 +360,7 @@ class ImageDiscriminator(nn.Module):
     def __init__(self, config: ImageGANConfig) -> None:
         super().__init__()
         channels = [3] + [config.channels(resolution // 2) for resolution in reversed(config.resolutions)]
-        self.convs = nn.ModuleList(EqualConv2d(a, b, 4, stride=2, padding=1) for a, b in zip(channels[:-1], channels[1:], strict=True))
+        self.convs = nn.ModuleList(EqualConv2d(a, b, 4, stride=2, padding=1) for a, b in pairwise(channels))
         self.score = EqualLinear((channels[-1] + 1) * 16, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,8 @@ This module is the plugin: it only registers the backend. The generator itself l
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from latentmotion import hookimpl
 

@@ -11,7 +11,12 @@ import torch
 from latentmotion_biggan import plugin
 from latentmotion_biggan.backend import BigGANBackend
 from latentmotion_biggan.config import BigGANConfig
-from latentmotion_biggan.weights import CONFIG_NAME, WEIGHTS_NAME, load_network, published_shapes
+from latentmotion_biggan.weights import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    load_network,
+    published_shapes,
+)
 from torch.nn import functional as F
 
 from latentmotion import plugins

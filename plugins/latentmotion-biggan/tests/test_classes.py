@@ -1,7 +1,11 @@
 """ImageNet class names and the resolution of class names and indices."""
 
 import pytest
-from latentmotion_biggan.classes import imagenet_class_names, resolve_class, resolve_classes
+from latentmotion_biggan.classes import (
+    imagenet_class_names,
+    resolve_class,
+    resolve_classes,
+)
 
 from latentmotion.errors import ConfigError
 

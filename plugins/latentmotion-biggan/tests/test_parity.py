@@ -14,9 +14,9 @@ import torch
 
 reference = pytest.importorskip("pytorch_pretrained_biggan")
 
-from latentmotion_biggan.backend import BigGANBackend  # noqa: E402
-from latentmotion_biggan.config import BigGANConfig  # noqa: E402
-from latentmotion_biggan.weights import load_network, published_shapes  # noqa: E402
+from latentmotion_biggan.backend import BigGANBackend
+from latentmotion_biggan.config import BigGANConfig
+from latentmotion_biggan.weights import load_network, published_shapes
 
 TRUNCATIONS = [0.02, 0.14, 0.4, 0.58, 0.777, 1.0]  # grid points, off-grid values, and the rounding cases
 

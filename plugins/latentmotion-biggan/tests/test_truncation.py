@@ -4,7 +4,11 @@ import math
 
 import pytest
 import torch
-from latentmotion_biggan.truncation import check_truncation, truncated_normal, truncation_statistics
+from latentmotion_biggan.truncation import (
+    check_truncation,
+    truncated_normal,
+    truncation_statistics,
+)
 
 from latentmotion.errors import ConfigError
 

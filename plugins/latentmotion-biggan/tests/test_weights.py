@@ -8,7 +8,13 @@ import torch
 from huggingface_hub import constants as hub_constants
 from latentmotion_biggan.config import BigGANConfig
 from latentmotion_biggan.network import BigGANDeep
-from latentmotion_biggan.weights import WEIGHTS_NAME, convert_state_dict, fold_spectral_norm, load_network, published_shapes
+from latentmotion_biggan.weights import (
+    WEIGHTS_NAME,
+    convert_state_dict,
+    fold_spectral_norm,
+    load_network,
+    published_shapes,
+)
 
 from latentmotion.errors import CheckpointError
 

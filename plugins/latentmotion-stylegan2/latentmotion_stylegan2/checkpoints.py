@@ -56,7 +56,12 @@ def resolve_checkpoint(
     if not filename:
         raise ConfigError(f"loading StyleGAN2 from Hub repo {repo_id!r} needs filename= (e.g. 'ffhq.pkl')")
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+    )
 
     described = f"{filename!r} of Hub repo {repo_id!r} (revision {revision or 'main'})"
     try:

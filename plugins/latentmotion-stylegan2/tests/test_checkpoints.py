@@ -8,7 +8,13 @@ import pickle
 import pytest
 import torch
 from latentmotion_stylegan2.backend import load_stylegan2
-from latentmotion_stylegan2.checkpoints import SAFETENSORS_FORMAT, checkpoint_format, convert, load_generator, resolve_checkpoint
+from latentmotion_stylegan2.checkpoints import (
+    SAFETENSORS_FORMAT,
+    checkpoint_format,
+    convert,
+    load_generator,
+    resolve_checkpoint,
+)
 from latentmotion_stylegan2.rosinality import nvlabs_to_rosinality
 from safetensors import safe_open
 

@@ -5,7 +5,11 @@ import math
 import pytest
 import torch
 from latentmotion_stylegan2.perceptual import TAPS, VGGPerceptualLoss, lpips_distance
-from latentmotion_stylegan2.projector import learning_rate, noise_regularization, project
+from latentmotion_stylegan2.projector import (
+    learning_rate,
+    noise_regularization,
+    project,
+)
 from safetensors.torch import save_file
 
 from latentmotion.errors import CheckpointError, ConfigError
