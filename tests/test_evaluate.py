@@ -16,6 +16,7 @@ from latentmotion.toyworld.evaluate import (
     persistence,
     random_walk,
     sliced_wasserstein,
+    speed_spread,
     trajectory_samples,
 )
 from latentmotion.toyworld.tracking import displacements
@@ -52,6 +53,18 @@ def test_shuffling_steps_across_videos_keeps_the_motion_distance_but_not_the_tra
     assert sliced_wasserstein(motion_samples(shuffled), motion_samples(found)) == pytest.approx(0.0, abs=1e-9)
     floor = sliced_wasserstein(trajectory_samples(other), trajectory_samples(found))
     assert sliced_wasserstein(trajectory_samples(shuffled), trajectory_samples(found)) > 3 * floor
+
+
+def test_speed_spread_is_the_standard_deviation_of_the_speed_within_a_video() -> None:
+    steps = torch.tensor(
+        [
+            [[3.0, 4.0], [0.0, 5.0], [-5.0, 0.0]],  # speed 5 throughout, though the direction turns: 0
+            [[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]],  # speeds 1, 2, 3: sample standard deviation 1
+            [[1.0, 0.0], [math.nan, math.nan], [9.0, 0.0]],  # lost the object: left out
+        ]
+    )
+    assert speed_spread(steps) == pytest.approx((0 + 1) / 2)
+    assert math.isnan(speed_spread(steps[2:]))
 
 
 def test_persistence_is_the_net_displacement_over_the_path_length() -> None:
@@ -118,6 +131,7 @@ def test_evaluate_reports_every_set_and_the_real_floor() -> None:
     assert report["static"]["mean_velocity"] == (0.0, 0.0)
     assert math.isnan(report["static"]["persistence"]) and math.isnan(report["static"]["direction_share"])
     assert report["real"]["persistence"] > 0.8  # objects keep their velocity but at a bounce
+    assert report["real"]["speed_spread"] < 0.25 * report["real"]["mean_speed"]
     assert math.hypot(*report["real"]["mean_velocity"]) < 0.5 * report["real"]["mean_speed"]  # no preferred direction
     assert report["real"]["mean_speed"] > 0.5  # the world moves its objects 1-3 px per frame
     assert report["real"]["motion_distance"] < report["static"]["motion_distance"]

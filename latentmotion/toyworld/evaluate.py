@@ -6,6 +6,8 @@
   displacements `(dx_1, dy_1, ..., dx_{T-1}, dy_{T-1})`. Single steps say nothing of persistence:
   a random walk whose steps have the world's length matches the motion distance, but not this
   one, since the world's objects keep their velocity from frame to frame (but at a bounce).
+- Speed spread: how much an object's speed varies within a video (the standard deviation of its
+  tracked speed; small for the world, whose objects keep their speed).
 - Persistence and direction share: how straight each video's path is (net displacement over path
   length, 1 for the world's objects but at a bounce) and whether a set prefers a direction (the
   largest share of videos whose net displacement falls in one of 8 sectors of 45 degrees; about
@@ -86,6 +88,21 @@ def trajectory_samples(steps: torch.Tensor) -> torch.Tensor:
     return sequences[~sequences.isnan().any(dim=1)]
 
 
+def speed_spread(steps: torch.Tensor) -> float:
+    """How much the speed varies within a video: the standard deviation of its tracked speed, averaged over videos.
+
+    Args:
+        steps: `[B, T - 1, 2]` tracked displacements, from `tracking.displacements`, `T >= 3`.
+
+    Returns:
+        The mean standard deviation in pixels per frame over videos with an object in every frame; NaN if none.
+    """
+    speeds = steps[~steps.isnan().any(dim=(1, 2))].norm(dim=-1)  # [N, T-1]
+    if len(speeds) == 0 or speeds.shape[1] < 2:
+        return math.nan
+    return float(speeds.std(dim=1).mean())
+
+
 def persistence(steps: torch.Tensor) -> float:
     """How straight the videos' paths are: net displacement over path length, averaged over videos.
 
@@ -156,6 +173,7 @@ class MotionFigures:
         mean_velocity: Mean tracked displacement `(dx, dy)`, pixels per frame; about `(0, 0)` for
             the world, whose objects move in every direction alike, and far from it when a model
             moves every object the same way.
+        speed_spread: Mean standard deviation of the speed within a video, pixels per frame.
         persistence: Mean net displacement over path length of a video, in `[0, 1]`.
         direction_share: Largest share of videos moving into one of 8 sectors of directions.
     """
@@ -165,6 +183,7 @@ class MotionFigures:
     colour_acd: float
     mean_speed: float
     mean_velocity: tuple[float, float]
+    speed_spread: float
     persistence: float
     direction_share: float
 
@@ -185,7 +204,7 @@ def figures(videos: torch.Tensor, real_steps: torch.Tensor) -> MotionFigures:
     velocity = tuple(motion.mean(dim=0).tolist()) if len(motion) else (math.nan, math.nan)
     motion_distance = sliced_wasserstein(motion, motion_samples(real_steps))
     trajectory_distance = sliced_wasserstein(trajectory_samples(steps), trajectory_samples(real_steps))
-    return MotionFigures(motion_distance, trajectory_distance, colour_acd(videos), speed, velocity, persistence(steps), direction_share(steps))
+    return MotionFigures(motion_distance, trajectory_distance, colour_acd(videos), speed, velocity, speed_spread(steps), persistence(steps), direction_share(steps))
 
 
 @torch.no_grad()
