@@ -75,6 +75,18 @@ def motion_samples(steps: torch.Tensor) -> torch.Tensor:
     return steps[~steps.isnan().any(dim=1)]
 
 
+def complete_videos(steps: torch.Tensor) -> torch.Tensor:
+    """The displacements of the videos whose object was found in every frame.
+
+    Args:
+        steps: `[B, T - 1, 2]` tracked displacements, from `tracking.displacements`.
+
+    Returns:
+        `[N, T - 1, 2]` displacements, `N <= B`.
+    """
+    return steps[~steps.isnan().any(dim=(1, 2))]
+
+
 def trajectory_samples(steps: torch.Tensor) -> torch.Tensor:
     """The displacement sequences of a set of videos, videos with a frame without an object dropped.
 
@@ -84,8 +96,7 @@ def trajectory_samples(steps: torch.Tensor) -> torch.Tensor:
     Returns:
         `[N, 2 (T - 1)]` sequences `(dx_1, dy_1, ..., dx_{T-1}, dy_{T-1})` in pixels per frame.
     """
-    sequences = rearrange(steps, "b t c -> b (t c)")
-    return sequences[~sequences.isnan().any(dim=1)]
+    return rearrange(complete_videos(steps), "b t c -> b (t c)")
 
 
 def speed_spread(steps: torch.Tensor) -> float:
@@ -97,7 +108,7 @@ def speed_spread(steps: torch.Tensor) -> float:
     Returns:
         The mean standard deviation in pixels per frame over videos with an object in every frame; NaN if none.
     """
-    speeds = steps[~steps.isnan().any(dim=(1, 2))].norm(dim=-1)  # [N, T-1]
+    speeds = complete_videos(steps).norm(dim=-1)  # [N, T-1]
     if len(speeds) == 0 or speeds.shape[1] < 2:
         return math.nan
     return float(speeds.std(dim=1).mean())
@@ -112,7 +123,7 @@ def persistence(steps: torch.Tensor) -> float:
     Returns:
         The mean ratio in `[0, 1]` over videos that moved and have an object in every frame; NaN if none.
     """
-    sequences = steps[~steps.isnan().any(dim=(1, 2))]  # [N, T-1, 2]
+    sequences = complete_videos(steps)  # [N, T-1, 2]
     path = sequences.norm(dim=-1).sum(dim=1)  # [N]
     moved = path > 0
     if not moved.any():
@@ -130,7 +141,7 @@ def direction_share(steps: torch.Tensor, *, n_sectors: int = 8) -> float:
     Returns:
         The share in `[1 / n_sectors, 1]` over videos that moved and have an object in every frame; NaN if none.
     """
-    net = steps[~steps.isnan().any(dim=(1, 2))].sum(dim=1)  # [N, 2]
+    net = complete_videos(steps).sum(dim=1)  # [N, 2]
     net = net[net.norm(dim=-1) > 0]
     if len(net) == 0:
         return math.nan
