@@ -10,6 +10,7 @@ from latentmotion.errors import ConfigError
 from latentmotion.toyworld.config import WorldConfig
 from latentmotion.toyworld.evaluate import (
     colour_acd,
+    complete_videos,
     direction_share,
     evaluate,
     motion_samples,
@@ -47,7 +48,7 @@ def test_shuffling_steps_across_videos_keeps_the_motion_distance_but_not_the_tra
     # Every video keeps its velocity, so sequences whose steps come from different videos are unlike real ones.
     steps = displacements(render_videos(WorldConfig(n_frames=6), 256, seed=3)[0])
     other = displacements(render_videos(WorldConfig(n_frames=6), 256, seed=4)[0])  # a second real set: the noise floor
-    found = steps[~steps.isnan().any(dim=(1, 2))]  # [B, T-1, 2]
+    found = complete_videos(steps)  # [B, T-1, 2]
     order = torch.argsort(torch.rand(found.shape[:2], generator=torch.Generator().manual_seed(0)), dim=0)
     shuffled = torch.gather(found, 0, order[..., None].expand_as(found))  # step t of video b from another video
     assert sliced_wasserstein(motion_samples(shuffled), motion_samples(found)) == pytest.approx(0.0, abs=1e-9)

@@ -5,8 +5,8 @@
 
 See latentmotion.toyworld.evaluate for the figures: motion distance (sliced Wasserstein-1 between
 tracked per-frame displacements, pixels per frame), trajectory distance (the same between whole
-videos' displacement sequences), persistence, largest direction share and colour ACD, for the
-model, static videos and a random walk in the PCA basis with the model's step length.
+videos' displacement sequences), speed spread, persistence, largest direction share and colour
+ACD, for the model, static videos and a random walk in the PCA basis with the model's step length.
 """
 
 from __future__ import annotations
