@@ -229,6 +229,42 @@ def _check_type(name: str, value: Any, default: Any) -> None:
         raise ConfigError(f"option {name!r} must be {names}, got {type(value).__name__} {value!r}")
 
 
+def resize_clips(clips: torch.Tensor, size: int) -> torch.Tensor:
+    """Average-pool frames to the discriminators' resolution.
+
+    Args:
+        clips: `[B, T, 3, R, R]` frames, `R >= size`.
+        size: Side of the output frames.
+
+    Returns:
+        `[B, T, 3, size, size]` frames.
+    """
+    if clips.shape[-1] == size:
+        return clips
+    frames = rearrange(clips, "b t c h w -> (b t) c h w")
+    if clips.shape[-1] % size == 0:
+        frames = F.avg_pool2d(frames, clips.shape[-1] // size)
+    else:
+        frames = F.interpolate(frames, size=size, mode="area")
+    return rearrange(frames, "(b t) c h w -> b t c h w", b=len(clips))
+
+
+def video_discriminator_view(clips: torch.Tensor, *, cross_domain: bool) -> torch.Tensor:
+    """D_V's view of clips: the first frame stacked on each later frame (in-domain), or the raw clip.
+
+    Args:
+        clips: `[B, T, 3, d, d]` clips.
+        cross_domain: Whether the motion comes from videos of another domain than the images.
+
+    Returns:
+        `[B, 3, T, d, d]` (cross-domain) or `[B, 6, T-1, d, d]` (in-domain), D_V's layout.
+    """
+    if cross_domain:
+        return rearrange(clips, "b t c h w -> b c t h w")
+    first = repeat(clips[:, 0], "b c h w -> b t c h w", t=clips.shape[1] - 1)
+    return rearrange(torch.cat([first, clips[:, 1:]], dim=2), "b t c h w -> b c t h w")
+
+
 # ----------------------------------------------------------------------------------------------
 # Data: an endless, resumable stream of clips.
 
@@ -467,26 +503,10 @@ class Trainer:
             out = self._motion(content, self.config.n_frames, eps)
             frames = render(self.backend, out.trajectory, noise)  # all B*T frames in one batch
             mi = losses.mutual_information_loss(out.noise_reconstruction, out.noise)
-        return self._to_discriminator_size(frames), mi
-
-    def _to_discriminator_size(self, clips: torch.Tensor) -> torch.Tensor:
-        """Average-pool rendered frames `[B, T, 3, R, R]` to the discriminator resolution."""
-        size = clips.shape[-1]
-        if size == self.d_resolution:
-            return clips
-        frames = rearrange(clips, "b t c h w -> (b t) c h w")
-        if size % self.d_resolution == 0:
-            frames = F.avg_pool2d(frames, size // self.d_resolution)
-        else:
-            frames = F.interpolate(frames, size=self.d_resolution, mode="area")
-        return rearrange(frames, "(b t) c h w -> b t c h w", b=len(clips))
+        return resize_clips(frames, self.d_resolution), mi
 
     def _video_input(self, clips: torch.Tensor) -> torch.Tensor:
-        """D_V's view of clips `[B, T, 3, d, d]`: first frame stacked on each later frame (in-domain), or the raw clip."""
-        if self.config.mode == "cross-domain":
-            return rearrange(clips, "b t c h w -> b c t h w")
-        first = repeat(clips[:, 0], "b c h w -> b t c h w", t=clips.shape[1] - 1)
-        return rearrange(torch.cat([first, clips[:, 1:]], dim=2), "b t c h w -> b c t h w")
+        return video_discriminator_view(clips, cross_domain=self.config.mode == "cross-domain")
 
     def _video_logits(self, real: torch.Tensor, fake: torch.Tensor, *, video_d: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """D_V on randomly time-reversed real and fake inputs, in one forward pass."""

@@ -13,7 +13,13 @@ import latentmotion
 from latentmotion.errors import CheckpointError, ConfigError
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.testing import MovingSquares, smoke_config
-from latentmotion.train import ClipStream, TrainConfig, Trainer
+from latentmotion.train import (
+    ClipStream,
+    TrainConfig,
+    Trainer,
+    resize_clips,
+    video_discriminator_view,
+)
 
 HERE = Path(__file__).parent
 
@@ -216,3 +222,22 @@ def test_full_loop_from_a_folder_of_mp4_files(tmp_path):
     pipeline = Trainer(config, tmp_path / "run", progress=False).train()
     again = LatentMotionPipeline.from_pretrained(tmp_path / "run" / "pipeline")
     assert torch.equal(again.generate(1, 4, seed=3), pipeline.generate(1, 4, seed=3))
+
+
+def test_video_discriminator_view_stacks_the_first_frame_in_domain():
+    clips = torch.arange(3.0)[None, :, None, None, None].expand(2, 3, 3, 4, 4)  # frame t filled with t
+    view = video_discriminator_view(clips, cross_domain=False)
+    assert view.shape == (2, 6, 2, 4, 4)
+    assert view[:, :3].eq(0).all()  # frame 0 beside every later frame
+    assert view[:, 3:, 0].eq(1).all() and view[:, 3:, 1].eq(2).all()
+    raw = video_discriminator_view(clips, cross_domain=True)
+    assert raw.shape == (2, 3, 3, 4, 4) and raw[:, :, 2].eq(2).all()
+
+
+def test_resize_clips_averages_blocks():
+    clips = torch.arange(16.0).reshape(1, 1, 1, 4, 4).expand(1, 2, 3, 4, 4)
+    small = resize_clips(clips, 2)
+    assert small.shape == (1, 2, 3, 2, 2)
+    assert small[0, 0, 0].tolist() == [[2.5, 4.5], [10.5, 12.5]]  # means of the 2x2 blocks
+    assert resize_clips(clips, 4) is clips
+    assert resize_clips(clips, 3).shape == (1, 2, 3, 3, 3)
