@@ -8,7 +8,8 @@
   [hinge_generator_loss][latentmotion.losses.hinge_generator_loss]), the discriminator's
   contrastive [info_nce_loss][latentmotion.losses.info_nce_loss], and the generator's
   [feature_matching_loss][latentmotion.losses.feature_matching_loss].
-- The motion generator's [mutual_information_loss][latentmotion.losses.mutual_information_loss].
+- The motion generator's [mutual_information_loss][latentmotion.losses.mutual_information_loss],
+  and an optional [smoothness_loss][latentmotion.losses.smoothness_loss] (ours, not the paper's).
 
 Multi-scale discriminators give one score map per scale; the adversarial losses take the list.
 """
@@ -226,3 +227,24 @@ def mutual_information_loss(eps_reconstructed: torch.Tensor, eps: torch.Tensor) 
             f"got {tuple(eps_reconstructed.shape)} and {tuple(eps.shape)}"
         )
     return -F.cosine_similarity(eps_reconstructed, eps.detach(), dim=-1).mean()
+
+
+def smoothness_loss(pre_activations: torch.Tensor) -> torch.Tensor:
+    """Smoothness prior on the motion (not in the paper): steps should change little from frame to frame.
+
+    `L_s = mean_{b,t} ||u_{t+1} - u_t||^2`, over the step coefficients of Eq. 1 before the tanh,
+    `u_t = h_t A + b`. It is zero for motion at constant velocity along the PCA basis, whatever
+    its speed and direction. Taken before the tanh, it gives no reward for saturating it.
+
+    Args:
+        pre_activations: `[B, T-1, K]` the coefficients `u_t`, from
+            [MotionOutput][latentmotion.motion.MotionOutput].
+
+    Returns:
+        The scalar loss; zero for fewer than two steps.
+    """
+    if pre_activations.ndim != 3:
+        raise ShapeError(f"smoothness_loss needs step pre-activations of shape [B, T-1, K], got {tuple(pre_activations.shape)}")
+    if pre_activations.shape[1] < 2:
+        return pre_activations.new_zeros(())
+    return (pre_activations[:, 1:] - pre_activations[:, :-1]).pow(2).sum(dim=-1).mean()

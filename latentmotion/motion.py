@@ -54,11 +54,14 @@ class MotionOutput(NamedTuple):
         trajectory: `[B, T, D]` codes, `trajectory[:, 0]` is the content code `w0`.
         noise: `[B, T-1, N]` the noise `eps_t` fed to the decoder.
         noise_reconstruction: `[B, T-1, N]` the head's estimate `H([h_t, c_t])` of `eps_t`.
+        pre_activations: `[B, T-1, K]` `u_t = h_t A + b`, the step coefficients of Eq. 1 before
+            the tanh (`a_t = tanh(u_t)`).
     """
 
     trajectory: torch.Tensor
     noise: torch.Tensor
     noise_reconstruction: torch.Tensor
+    pre_activations: torch.Tensor
 
 
 class MotionGenerator(nn.Module):
@@ -138,7 +141,8 @@ class MotionGenerator(nn.Module):
             generator: CPU random number generator for `eps`.
 
         Returns:
-            The trajectory `[B, T, D]`, the noise and its reconstruction by the head H.
+            The trajectory `[B, T, D]`, the noise, its reconstruction by the head H and the step
+            coefficients before the tanh.
         """
         if n_frames < 1:
             raise ConfigError(f"n_frames must be at least 1, got {n_frames}")
@@ -152,16 +156,15 @@ class MotionGenerator(nn.Module):
             raise ShapeError(f"motion noise must be [B, T-1, N] = {list(expected)}, got {list(eps.shape)}")
 
         h, c = self.encoder(w0)
-        codes, reconstructions = [w0], []
+        codes, reconstructions, pre_activations = [w0], [], []
         step = self.config.step_scale * self.basis  # [K, D]
         for t in range(n_frames - 1):
             h, c = self.decoder(eps[:, t], (h, c))
-            a = torch.tanh(self.coefficients(h))  # Eq. 1
-            codes.append(codes[-1] + a @ step)  # Eq. 2
+            u = self.coefficients(h)
+            codes.append(codes[-1] + torch.tanh(u) @ step)  # Eq. 1 and 2
             reconstructions.append(self.noise_head(torch.cat([h, c], dim=1)))
+            pre_activations.append(u)
         trajectory = torch.stack(codes, dim=1)
         if reconstructions:
-            reconstruction = torch.stack(reconstructions, dim=1)
-        else:
-            reconstruction = eps.new_zeros(expected)
-        return MotionOutput(trajectory, eps, reconstruction)
+            return MotionOutput(trajectory, eps, torch.stack(reconstructions, dim=1), torch.stack(pre_activations, dim=1))
+        return MotionOutput(trajectory, eps, eps.new_zeros(expected), eps.new_zeros(batch, 0, self.config.n_components))

@@ -45,7 +45,7 @@ from latentmotion.discriminators import (
     VideoDiscriminator,
 )
 from latentmotion.errors import CheckpointError, ConfigError
-from latentmotion.motion import MotionConfig, MotionGenerator
+from latentmotion.motion import MotionConfig, MotionGenerator, MotionOutput
 from latentmotion.pipeline import LatentMotionPipeline, render, stream_generator
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -106,6 +106,8 @@ class TrainConfig:
         contrastive_weight: Weight of the InfoNCE terms.
         match_weight: w_match, weight of the feature-matching loss L_f.
         mi_weight: Weight of the mutual-information loss L_m.
+        smoothness_weight: Weight of the smoothness prior L_s on the steps (not in the paper, which
+            has 0): for videos whose motion keeps its velocity.
         seed: Seed of every random draw.
         checkpoint_every: Iterations between checkpoints.
         log_every: Iterations between log lines.
@@ -147,6 +149,7 @@ class TrainConfig:
     contrastive_weight: float = attrs.field(default=2.0, validator=_non_negative)
     match_weight: float = attrs.field(default=1.0, validator=_non_negative)
     mi_weight: float = attrs.field(default=1.0, validator=_non_negative)
+    smoothness_weight: float = attrs.field(default=0.0, validator=_non_negative)
     seed: int = 0
     checkpoint_every: int = attrs.field(default=1000, validator=_positive)
     log_every: int = attrs.field(default=10, validator=_positive)
@@ -487,14 +490,14 @@ class Trainer:
 
     # -- one iteration ------------------------------------------------------------------------
 
-    def fake_clips(self, *, grad: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def fake_clips(self, *, grad: bool) -> tuple[torch.Tensor, MotionOutput]:
         """Generate a batch of clips at the discriminator resolution.
 
         Args:
             grad: Keep the graph to the motion generator (generator steps).
 
         Returns:
-            `[B, T, 3, d, d]` clips in `[-1, 1]` and the mutual-information loss of their motion.
+            `[B, T, 3, d, d]` clips in `[-1, 1]` and the motion that made them.
         """
         with torch.set_grad_enabled(grad):
             content = self.backend.sample_latents(self.batch, generator=self.rng)
@@ -502,8 +505,7 @@ class Trainer:
             eps = self.motion.sample_noise(self.batch, self.config.n_frames, generator=self.rng)
             out = self._motion(content, self.config.n_frames, eps)
             frames = render(self.backend, out.trajectory, noise)  # all B*T frames in one batch
-            mi = losses.mutual_information_loss(out.noise_reconstruction, out.noise)
-        return resize_clips(frames, self.d_resolution), mi
+        return resize_clips(frames, self.d_resolution), out
 
     def _video_input(self, clips: torch.Tensor) -> torch.Tensor:
         return video_discriminator_view(clips, cross_domain=self.config.mode == "cross-domain")
@@ -527,7 +529,7 @@ class Trainer:
         Returns:
             The step's losses.
         """
-        fake, mi = self.fake_clips(grad=True)
+        fake, motion = self.fake_clips(grad=True)
         self._requires_grad(False)
         real_v, fake_v = self._video_logits(real, fake, video_d=self.video_d)
         record = {"g/video": losses.ralsgan_generator_loss([r.detach() for r in real_v], fake_v)}
@@ -541,7 +543,8 @@ class Trainer:
             record["g/image"] = losses.hinge_generator_loss(logits[: len(fake)])
             record["g/match"] = self.config.match_weight * losses.feature_matching_loss(projections[: len(fake)], projections[len(fake) :])
             self.image_d.enqueue(self.image_d.ema_projections(first), self.image_d.ema_projections(frame_t))
-        record["g/mi"] = self.config.mi_weight * mi
+        record["g/mi"] = self.config.mi_weight * losses.mutual_information_loss(motion.noise_reconstruction, motion.noise)
+        record["g/smooth"] = self.config.smoothness_weight * losses.smoothness_loss(motion.pre_activations)
         total = sum(record.values())
         self.motion_opt.zero_grad(set_to_none=True)
         total.backward()

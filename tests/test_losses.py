@@ -16,6 +16,7 @@ from latentmotion.losses import (
     mutual_information_loss,
     ralsgan_discriminator_loss,
     ralsgan_generator_loss,
+    smoothness_loss,
 )
 
 # Two scales of patch scores. Scale 0: real [1, 2] (mean 1.5), fake [0, 1] (mean 0.5).
@@ -158,3 +159,13 @@ def test_mutual_information_loss_by_hand_and_detaches_the_noise() -> None:
     assert eps_reconstructed.grad is not None
     with pytest.raises(ShapeError):
         mutual_information_loss(eps_reconstructed, eps[:1])
+
+
+def test_smoothness_loss_by_hand():
+    # video 0: u = [2, 0], [0, 0], [0, 1] -> changes [-2, 0], [0, 1] -> squared norms 4, 1
+    # video 1: u = [0.5, 3] three times (constant velocity) -> 0, 0
+    pre_activations = torch.tensor([[[2.0, 0.0], [0.0, 0.0], [0.0, 1.0]], [[0.5, 3.0]] * 3])
+    assert smoothness_loss(pre_activations).item() == pytest.approx((4 + 1 + 0 + 0) / 4)
+    assert smoothness_loss(pre_activations[:, :1]).item() == 0.0
+    with pytest.raises(ShapeError):
+        smoothness_loss(pre_activations[0])

@@ -20,6 +20,7 @@ def test_shapes_for_any_length(n_frames):
     assert out.trajectory.shape == (4, n_frames, 6)
     assert out.noise.shape == (4, n_frames - 1, 6)
     assert out.noise_reconstruction.shape == (4, n_frames - 1, 6)
+    assert out.pre_activations.shape == (4, n_frames - 1, 3)
 
 
 def test_first_code_is_the_content_code():
@@ -37,11 +38,19 @@ def test_residual_steps_follow_eq_1_and_2_by_hand():
         motion.coefficients.weight.zero_()
         motion.coefficients.bias.copy_(torch.tensor([0.5, -1.0]))
     w0 = torch.tensor([[1.0, 1.0]])
-    trajectory = motion(w0, 4).trajectory[0]
+    out = motion(w0, 4)
     step = [0.5 * 0.46211715726000974 * 1.0, 0.5 * -0.7615941559557649 * 2.0]  # lambda * tanh(b_k) * basis_kk
     for t in range(4):
         expected = torch.tensor([1.0 + t * step[0], 1.0 + t * step[1]])
-        assert torch.allclose(trajectory[t], expected, atol=1e-6)
+        assert torch.allclose(out.trajectory[0, t], expected, atol=1e-6)
+    assert torch.allclose(out.pre_activations[0], torch.tensor([0.5, -1.0]).expand(3, 2))
+
+
+def test_pre_activations_give_the_steps_in_the_basis():
+    motion = make_motion(step_scale=0.3)
+    out = motion(torch.randn(5, 6), 6)
+    steps = out.trajectory[:, 1:] - out.trajectory[:, :-1]
+    assert torch.allclose(steps, 0.3 * torch.tanh(out.pre_activations) @ motion.basis, atol=1e-5)
 
 
 def test_each_step_is_bounded_by_lambda_times_the_scaled_basis():

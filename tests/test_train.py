@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import latentmotion
+from latentmotion import losses
 from latentmotion.errors import CheckpointError, ConfigError
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.testing import MovingSquares, smoke_config
@@ -38,7 +39,7 @@ def test_training_updates_only_the_motion_generator(mode, tmp_path):
     assert any(not torch.equal(v, trainer.motion.state_dict()[k]) for k, v in motion_before.items())
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2]
-    expected = {"g/total", "g/video", "g/image", "g/mi", "d/video", "d/gp", "d/image"}
+    expected = {"g/total", "g/video", "g/image", "g/mi", "g/smooth", "d/video", "d/gp", "d/image"}
     if mode == "cross-domain":
         expected |= {"g/match", "d/contrastive"}
     assert expected <= set(records[0])
@@ -73,6 +74,25 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     log_a = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
     log_b = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
     assert [r["g/total"] for r in log_a] == [r["g/total"] for r in log_b]
+
+
+def test_smoothness_prior_steadies_the_steps(tmp_path):
+    # Same seed and data, with and without the prior: the prior's run ends with steadier steps.
+    def trained_smoothness(weight):
+        config = smoke_config(steps=30, g_steps=1, lr=5e-3, smoothness_weight=weight, motion_init_std=0.5, checkpoint_every=30)
+        trainer = Trainer(config, tmp_path / str(weight), dataset=MovingSquares(), progress=False)
+        trainer.train()
+        logged = [json.loads(line)["g/smooth"] for line in (tmp_path / str(weight) / "log.jsonl").read_text().splitlines()]
+        with torch.no_grad():
+            content = trainer.backend.sample_latents(256, generator=torch.Generator().manual_seed(0))
+            out = trainer.motion(content, 4, generator=torch.Generator().manual_seed(1))
+        return losses.smoothness_loss(out.pre_activations).item(), logged
+
+    free, free_log = trained_smoothness(0.0)
+    steadied, steadied_log = trained_smoothness(100.0)
+    assert set(free_log) == {0.0}
+    assert all(value > 0 for value in steadied_log)
+    assert steadied < 0.5 * free
 
 
 def test_resume_drops_log_lines_written_after_the_checkpoint(tmp_path):
