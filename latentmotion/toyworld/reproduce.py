@@ -51,7 +51,7 @@ def train_config(*, image_variant: str, video_variant: str, data: str, steps: in
       objects keep their velocity, but the decoder LSTM reads fresh noise at every step and the
       video discriminator barely sees the jitter that follows: without the prior an object's
       speed varied by 0.82 pixels per frame within a video, against 0.18 in the world, and with it
-      by 0.47-0.49 in three runs. Cross-domain it slowed the objects (1.24 against 1.98 pixels per
+      by 0.47-0.50 in four runs. Cross-domain it slowed the objects (1.24 against 1.98 pixels per
       frame) or moved most of them one way, so `toy-cross` goes without.
 
     Args:
