@@ -90,7 +90,9 @@ class TrainConfig:
         batch_size: Global batch of videos (split across processes).
         steps: Training iterations; each is `g_steps` generator steps and one discriminator step.
         g_steps: Generator steps per discriminator step.
-        lr: Adam learning rate of every network.
+        lr: Adam learning rate of the motion generator.
+        d_lr: Adam learning rate of the discriminators (the authors: `lr`; a larger one is the
+            two time-scale update rule of Heusel et al., 2017).
         betas: Adam betas of the motion generator, D_V and the in-domain D_I.
         contrastive_betas: Adam betas of the contrastive D_I.
         contrastive_eps: Adam epsilon of the contrastive D_I.
@@ -134,6 +136,7 @@ class TrainConfig:
     steps: int = attrs.field(default=10_000, validator=_non_negative)
     g_steps: int = attrs.field(default=5, validator=_positive)
     lr: float = attrs.field(default=1e-4, validator=_positive)
+    d_lr: float = attrs.field(default=1e-4, validator=_positive)
     betas: tuple[float, float] = attrs.field(default=(0.5, 0.999), converter=tuple)
     contrastive_betas: tuple[float, float] = attrs.field(default=(0.0, 0.999), converter=tuple)
     contrastive_eps: float = attrs.field(default=1e-6, validator=_positive)
@@ -396,11 +399,11 @@ class Trainer:
             torch.manual_seed(config.seed)
             self._build_networks()
         self.motion_opt = torch.optim.Adam(self.motion.parameters(), lr=config.lr, betas=config.betas)
-        self.video_opt = torch.optim.Adam(self.video_d.parameters(), lr=config.lr, betas=config.betas)
+        self.video_opt = torch.optim.Adam(self.video_d.parameters(), lr=config.d_lr, betas=config.betas)
         if config.mode == "cross-domain":
-            self.image_opt = torch.optim.Adam(self._trainable(self.image_d), lr=config.lr, betas=config.contrastive_betas, eps=config.contrastive_eps)
+            self.image_opt = torch.optim.Adam(self._trainable(self.image_d), lr=config.d_lr, betas=config.contrastive_betas, eps=config.contrastive_eps)
         else:
-            self.image_opt = torch.optim.Adam(self._trainable(self.image_d), lr=config.lr, betas=config.betas)
+            self.image_opt = torch.optim.Adam(self._trainable(self.image_d), lr=config.d_lr, betas=config.betas)
         self._discriminator_weights = [*self.video_d.parameters(), *self._trainable(self.image_d)]
         self.rng = stream_generator(config.seed, 100 + self.dist.rank)
         self.step = 0

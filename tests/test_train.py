@@ -95,6 +95,20 @@ def test_smoothness_prior_steadies_the_steps(tmp_path):
     assert steadied < 0.5 * free
 
 
+@pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
+def test_discriminators_learn_at_their_own_rate(tmp_path, mode):
+    # Adam's first step moves every weight with a gradient by its learning rate (times sign(grad)),
+    # so after one iteration the largest change of each network is its own rate.
+    trainer = Trainer(smoke_config(mode=mode, steps=1, g_steps=1, lr=1e-4, d_lr=4e-4), tmp_path, dataset=MovingSquares(), progress=False)
+    networks = {"motion": trainer.motion, "video_d": trainer.video_d, "image_d": trainer.image_d}
+    before = {name: [p.detach().clone() for p in trainer._trainable(net)] for name, net in networks.items()}
+    trainer.train()
+    largest = {name: max(float((p.detach() - q).abs().max()) for p, q in zip(trainer._trainable(net), before[name])) for name, net in networks.items()}
+    assert largest["motion"] == pytest.approx(1e-4, rel=1e-3)
+    assert largest["video_d"] == pytest.approx(4e-4, rel=1e-3)
+    assert largest["image_d"] == pytest.approx(4e-4, rel=1e-3)
+
+
 def test_resume_drops_log_lines_written_after_the_checkpoint(tmp_path):
     Trainer(smoke_config(steps=3, checkpoint_every=2), tmp_path, dataset=MovingSquares(), progress=False).train()
     torch.save(torch.load(tmp_path / "checkpoint.pt", weights_only=True) | {"step": 2}, tmp_path / "checkpoint.pt")

@@ -23,7 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pipeline", default="toy", help="bundled name, folder or Hub repo id")
     parser.add_argument("--variant", default="shapes", choices=VARIANTS, help="world variant of the real videos (the motion's domain)")
-    parser.add_argument("--videos", type=int, default=256)
+    parser.add_argument("--videos", type=int, default=1024, help="videos in each set; with fewer, the real floor nears the random walk")
     parser.add_argument("--frames", type=int, help="frames per video (default: the pipeline's)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
