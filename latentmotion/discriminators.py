@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 
 import torch
+from einops import rearrange
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
@@ -129,11 +130,17 @@ class VideoDiscriminator(_MultiscalePatchDiscriminator):
 
     Inputs: in-domain, `6 x (T-1)` clips of `(frame 0 || frame t)`; cross-domain, raw `3 x T` clips.
 
+    With `pack > 1` (PacGAN, Lin et al., 2018; the authors use 1) D_V scores groups of `pack`
+    consecutive clips of the batch, stacked on channels, with one map per group: it can then see
+    that generated clips move alike where real ones do not, which a score of one clip at a time
+    cannot (a mode collapse of the motion).
+
     Args:
         in_channels: Channels of a clip: 6 in-domain, 3 cross-domain.
         ndf: Channels of the first convolution of every scale.
         n_layers: Normalised convolutions per scale.
         num_scales: Number of scales.
+        pack: Clips scored together.
     """
 
     def __init__(
@@ -143,15 +150,36 @@ class VideoDiscriminator(_MultiscalePatchDiscriminator):
         ndf: int = 64,        # channels of the first conv; doubled at every normalised conv
         n_layers: int = 3,    # normalised convs per scale
         num_scales: int = 2,  # scales; each further one sees frames at half the size
+        pack: int = 1,        # clips scored together, >= 1
     ) -> None:
+        if pack < 1:
+            raise ConfigError(f"VideoDiscriminator: pack must be >= 1, got {pack}")
         super().__init__(
             dims=3,
-            in_channels=in_channels,
+            in_channels=in_channels * pack,
             ndf=ndf,
             n_layers=n_layers,
             num_scales=num_scales,
             downsample=nn.AvgPool3d(3, stride=(1, 2, 2), padding=1, count_include_pad=False),
         )
+        self.clip_channels = in_channels
+        self.pack = pack
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Score every patch of every group of `pack` clips at every scale.
+
+        Args:
+            x: `[B, C, T, H, W]` clips, `B` a multiple of `pack`.
+
+        Returns:
+            One map of patch scores `[B / pack, 1, T_s, H_s, W_s]` per scale, finest scale first.
+        """
+        if x.ndim != 5 or x.shape[1] != self.clip_channels or len(x) % self.pack:
+            raise ShapeError(
+                f"VideoDiscriminator expects [B, C, T, H, W] clips with C={self.clip_channels} and B a multiple of "
+                f"pack={self.pack}, got shape {tuple(x.shape)}"
+            )
+        return super().forward(rearrange(x, "(b m) c t h w -> b (m c) t h w", m=self.pack))
 
 
 class PairImageDiscriminator(_MultiscalePatchDiscriminator):

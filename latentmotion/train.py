@@ -99,6 +99,8 @@ class TrainConfig:
         d_channels: Base width of D_V and the in-domain D_I.
         d_layers: Strided layers per discriminator scale.
         d_scales: Scales of the multi-scale discriminators.
+        video_pack: Clips D_V scores together (PacGAN; the authors: 1); divides the batch of
+            every process.
         contrastive_channels: Base width of the contrastive D_I.
         proj_dim: Width of the contrastive projection.
         queue_size: Entries of each contrastive queue.
@@ -143,6 +145,7 @@ class TrainConfig:
     d_channels: int = attrs.field(default=64, validator=_positive)
     d_layers: int = attrs.field(default=3, validator=_positive)
     d_scales: int = attrs.field(default=2, validator=_positive)
+    video_pack: int = attrs.field(default=1, validator=_positive)
     contrastive_channels: int = attrs.field(default=96, validator=_positive)
     proj_dim: int = attrs.field(default=256, validator=_positive)
     queue_size: int = attrs.field(default=4096, validator=_positive)
@@ -387,6 +390,8 @@ class Trainer:
         if config.batch_size % self.dist.world_size:
             raise ConfigError(f"batch_size {config.batch_size} must be divisible by the number of processes {self.dist.world_size}")
         self.batch = config.batch_size // self.dist.world_size
+        if self.batch % config.video_pack:
+            raise ConfigError(f"video_pack {config.video_pack} must divide the batch of each process ({self.batch}); choose a batch_size that is a multiple of it")
         if self.dist.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -430,7 +435,7 @@ class Trainer:
         )
         self.motion = MotionGenerator(motion_config, basis=self.basis.scaled(n_components)).to(self.device)
         cross = config.mode == "cross-domain"
-        self.video_d = VideoDiscriminator(in_channels=3 if cross else 6, ndf=config.d_channels, n_layers=config.d_layers, num_scales=config.d_scales).to(self.device)
+        self.video_d = VideoDiscriminator(in_channels=3 if cross else 6, ndf=config.d_channels, n_layers=config.d_layers, num_scales=config.d_scales, pack=config.video_pack).to(self.device)
         if cross:
             self.image_d: nn.Module = ContrastiveImageDiscriminator(
                 resolution=self.d_resolution,
@@ -514,11 +519,12 @@ class Trainer:
         return video_discriminator_view(clips, cross_domain=self.config.mode == "cross-domain")
 
     def _video_logits(self, real: torch.Tensor, fake: torch.Tensor, *, video_d: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """D_V on randomly time-reversed real and fake inputs, in one forward pass."""
+        """D_V on randomly time-reversed real and fake inputs, in one forward pass (packs never mix the two)."""
         real = reverse_time(self._video_input(real), generator=self.rng)
         fake = reverse_time(self._video_input(fake), generator=self.rng)
         logits = video_d(torch.cat([real, fake]))
-        return [scale[: len(real)] for scale in logits], [scale[len(real) :] for scale in logits]
+        n_real = len(real) // self.config.video_pack
+        return [scale[:n_real] for scale in logits], [scale[n_real:] for scale in logits]
 
     def _random_frame(self) -> int:
         return int(torch.randint(1, self.config.n_frames, (), generator=self.rng))

@@ -75,6 +75,25 @@ def test_patch_discriminators_reject_wrong_inputs() -> None:
         VideoDiscriminator(in_channels=3, num_scales=0)
 
 
+def test_packed_video_discriminator_scores_consecutive_clips_stacked_on_channels() -> None:
+    torch.manual_seed(0)
+    packed = VideoDiscriminator(in_channels=3, ndf=4, pack=2)
+    torch.manual_seed(0)
+    stacked = VideoDiscriminator(in_channels=6, ndf=4)
+    clips = torch.randn(4, 3, 4, 16, 16, generator=_seeded(4))
+    # Clips (0, 1) and (2, 3) are scored together, as one input of 6 channels each.
+    pairs = torch.cat([torch.cat([clips[0], clips[1]])[None], torch.cat([clips[2], clips[3]])[None]])
+    for packed_scores, stacked_scores in zip(packed(clips), stacked(pairs), strict=True):
+        assert packed_scores.shape[0] == 2
+        torch.testing.assert_close(packed_scores, stacked_scores)
+    with pytest.raises(ShapeError, match=r"multiple of pack=2"):
+        packed(clips[:3])
+    with pytest.raises(ShapeError, match=r"C=3"):
+        packed(torch.randn(2, 6, 4, 16, 16))
+    with pytest.raises(ConfigError, match="pack"):
+        VideoDiscriminator(in_channels=3, pack=0)
+
+
 def _small_contrastive(**kwargs: object) -> ContrastiveImageDiscriminator:
     torch.manual_seed(0)
     options = {"resolution": 32, "channels": 4, "proj_dim": 8, "queue_size": 10, "momentum": 0.9} | kwargs

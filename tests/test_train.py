@@ -109,6 +109,32 @@ def test_discriminators_learn_at_their_own_rate(tmp_path, mode):
     assert largest["image_d"] == pytest.approx(4e-4, rel=1e-3)
 
 
+@pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
+def test_packed_video_discriminator_never_mixes_real_and_fake(tmp_path, mode):
+    trainer = Trainer(smoke_config(mode=mode, batch_size=4, video_pack=2, steps=1), tmp_path, dataset=MovingSquares(), progress=False)
+    channels = 3 if mode == "cross-domain" else 6
+    assert trainer.video_d.scales[0][0].in_channels == 2 * channels
+    real = torch.rand(4, 4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    fakes = [torch.rand(4, 4, 3, 32, 32, generator=torch.Generator().manual_seed(seed)) * 2 - 1 for seed in (1, 2)]
+    state = trainer.rng.get_state()
+    scores = []
+    for fake in fakes:
+        trainer.rng.set_state(state)  # the same time reversals
+        scores.append(trainer._video_logits(real, fake, video_d=trainer.video_d))
+    (real_a, fake_a), (real_b, fake_b) = scores
+    assert [s.shape[0] for s in real_a + fake_a] == [2] * 4  # two packs of each kind at each of 2 scales
+    for a, b in zip(real_a, real_b, strict=True):
+        torch.testing.assert_close(a, b)  # the real packs' scores do not see the fake clips
+    assert not torch.allclose(fake_a[0], fake_b[0])
+    trainer.train()  # a full iteration, gradient penalty included
+    assert trainer.step == 1
+
+
+def test_video_pack_must_divide_the_batch(tmp_path):
+    with pytest.raises(ConfigError, match=r"video_pack 3 must divide the batch of each process \(4\)"):
+        Trainer(smoke_config(batch_size=4, video_pack=3), tmp_path, dataset=MovingSquares(), progress=False)
+
+
 def test_resume_drops_log_lines_written_after_the_checkpoint(tmp_path):
     Trainer(smoke_config(steps=3, checkpoint_every=2), tmp_path, dataset=MovingSquares(), progress=False).train()
     torch.save(torch.load(tmp_path / "checkpoint.pt", weights_only=True) | {"step": 2}, tmp_path / "checkpoint.pt")
