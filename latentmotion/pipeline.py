@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from einops import rearrange, repeat
+from einops import rearrange
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
@@ -26,29 +26,14 @@ from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
 from latentmotion.errors import CheckpointError, ConfigError, ShapeError
 from latentmotion.motion import MotionConfig, MotionGenerator
+from latentmotion.rendering import render
+from latentmotion.streams import Stream, stream_generator
 
 CONFIG_NAME = "config.json"
 MOTION_NAME = "motion.safetensors"
 BASIS_NAME = "basis.safetensors"
 MODEL_CARD_NAME = "README.md"
 FORMAT_VERSION = 1
-
-
-def stream_generator(seed: int, stream: int) -> torch.Generator:
-    """A CPU generator for one independent random stream of a seed (content, motion, ...).
-
-    Args:
-        seed: The user's seed.
-        stream: Index of the stream; different streams of one seed are uncorrelated.
-
-    Returns:
-        A seeded `torch.Generator`.
-    """
-    state = np.random.SeedSequence([seed, stream]).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)
-
-
-CONTENT_STREAM, MOTION_STREAM = 0, 1
 
 
 def interpolate_trajectory(trajectory: torch.Tensor, factor: int) -> torch.Tensor:
@@ -179,8 +164,8 @@ class LatentMotionPipeline:
         n_frames = self.n_frames if n_frames is None else n_frames
         if n_frames < 1:
             raise ConfigError(f"n_frames must be at least 1, got {n_frames}")
-        content_rng = stream_generator(seed if content_seed is None else content_seed, CONTENT_STREAM)
-        motion_rng = stream_generator(seed if motion_seed is None else motion_seed, MOTION_STREAM)
+        content_rng = stream_generator(seed if content_seed is None else content_seed, Stream.CONTENT)
+        motion_rng = stream_generator(seed if motion_seed is None else motion_seed, Stream.MOTION)
         if content is None:
             if n_videos < 1:
                 raise ConfigError(f"n_videos must be at least 1, got {n_videos}")
@@ -239,7 +224,7 @@ class LatentMotionPipeline:
         videos = len(trajectory)
         per_video_noise = []
         if noise:
-            noise_rng = stream_generator(seed if content_seed is None else content_seed, CONTENT_STREAM + 2)
+            noise_rng = stream_generator(seed if content_seed is None else content_seed, Stream.RENDER_NOISE)
             per_video_noise = self.backend.sample_noise(videos, generator=noise_rng)
         return render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
 
@@ -354,36 +339,6 @@ class LatentMotionPipeline:
         motion = MotionGenerator(motion_config, basis=basis.scaled(motion_config.n_components))
         load_motion_weights(motion, directory / MOTION_NAME)
         return cls(backend=backend, basis=basis, motion=motion, n_frames=config.get("n_frames", 16), fps=config.get("fps", 10))
-
-
-def render(
-    backend: ImageGeneratorBackend,
-    trajectory: torch.Tensor,
-    noise: list[torch.Tensor],
-    *,
-    batch_size: int | None = None,
-) -> torch.Tensor:
-    """Render every code of a batch of trajectories through the backend.
-
-    Args:
-        backend: The generator.
-        trajectory: `[B, T, D]` codes.
-        noise: Per-video generator noise (each tensor `[B, ...]`), shared by the frames of a video;
-            empty for the backend's deterministic rendering.
-        batch_size: Frames per backend call (default: all `B * T` at once).
-
-    Returns:
-        `[B, T, 3, H, W]` frames in `[-1, 1]`; differentiable with respect to `trajectory`.
-    """
-    videos, frames = trajectory.shape[:2]
-    codes = rearrange(trajectory, "b t d -> (b t) d")
-    frame_noise = [repeat(tensor, "b ... -> (b t) ...", t=frames) for tensor in noise]
-    step = batch_size or len(codes)
-    chunks = [
-        backend.synthesize(codes[i : i + step], noise=[tensor[i : i + step] for tensor in frame_noise] or None)
-        for i in range(0, len(codes), step)
-    ]
-    return rearrange(torch.cat(chunks), "(b t) c h w -> b t c h w", b=videos)
 
 
 def resolve_pipeline_folder(

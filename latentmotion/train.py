@@ -46,7 +46,9 @@ from latentmotion.discriminators import (
 )
 from latentmotion.errors import CheckpointError, ConfigError
 from latentmotion.motion import MotionConfig, MotionGenerator, MotionOutput
-from latentmotion.pipeline import LatentMotionPipeline, render, stream_generator
+from latentmotion.pipeline import LatentMotionPipeline
+from latentmotion.rendering import render
+from latentmotion.streams import Stream, stream_generator
 
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "log.jsonl"
@@ -303,7 +305,7 @@ class ClipStream(torch.utils.data.Sampler):
         position = self.offset
         while True:
             epoch, start = divmod(position, self.per_rank)
-            rng = stream_generator(self.seed, 1000 + epoch)
+            rng = stream_generator(self.seed, Stream.CLIPS, index=epoch)
             order = torch.randperm(self.n_videos * self._repeats, generator=rng) % self.n_videos
             seeds = torch.randint(0, 2**62, (len(order),), generator=rng)
             for i in range(self.rank + start * self.world_size, self.per_rank * self.world_size, self.world_size):
@@ -410,7 +412,7 @@ class Trainer:
         else:
             self.image_opt = torch.optim.Adam(self._trainable(self.image_d), lr=config.d_lr, betas=config.betas)
         self._discriminator_weights = [*self.video_d.parameters(), *self._trainable(self.image_d)]
-        self.rng = stream_generator(config.seed, 100 + self.dist.rank)
+        self.rng = stream_generator(config.seed, Stream.TRAINING, index=self.dist.rank)
         self.step = 0
         self.clips_seen = 0
         dataset = dataset if dataset is not None else self._dataset()

@@ -84,7 +84,7 @@ MUTATIONS = [
     ),
     Mutation(
         "noise repeated in (t b) order when rendering",
-        "pipeline.py",
+        "rendering.py",
         'repeat(tensor, "b ... -> (b t) ...", t=frames)',
         'repeat(tensor, "b ... -> (t b) ...", t=frames)',
         ("test_render_shares_noise_within_a_video_and_not_across_videos",),

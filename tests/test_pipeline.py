@@ -10,7 +10,8 @@ import latentmotion
 from latentmotion.basis import PCABasis
 from latentmotion.errors import CheckpointError, ConfigError, ShapeError
 from latentmotion.motion import MotionConfig, MotionGenerator
-from latentmotion.pipeline import LatentMotionPipeline, interpolate_trajectory, render
+from latentmotion.pipeline import LatentMotionPipeline, interpolate_trajectory
+from latentmotion.rendering import render
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import torch
 from einops import repeat
 
 from latentmotion import losses
-from latentmotion.pipeline import render
+from latentmotion.rendering import render
 from latentmotion.testing import MovingSquares, smoke_config
 from latentmotion.tiny import tiny_backend
 from latentmotion.train import Trainer, video_discriminator_view

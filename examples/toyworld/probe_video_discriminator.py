@@ -27,7 +27,8 @@ from einops import rearrange
 
 from latentmotion import LatentMotionPipeline, losses
 from latentmotion.discriminators import VideoDiscriminator
-from latentmotion.pipeline import render, stream_generator
+from latentmotion.rendering import render
+from latentmotion.streams import Stream, stream_generator
 from latentmotion.toyworld.config import VARIANTS, WorldConfig
 from latentmotion.toyworld.world import render_videos
 from latentmotion.train import resize_clips, video_discriminator_view
@@ -78,7 +79,7 @@ def generated_clips(pipeline: LatentMotionPipeline, n_videos: int, n_frames: int
         `[B, T, 3, R, R]` generated clips and their steadied copies, in `[-1, 1]`.
     """
     trajectory = pipeline.trajectories(n_videos, n_frames, seed=seed)
-    noise = pipeline.backend.sample_noise(n_videos, generator=stream_generator(seed, 2))
+    noise = pipeline.backend.sample_noise(n_videos, generator=stream_generator(seed, Stream.RENDER_NOISE))
     return render(pipeline.backend, trajectory, noise, batch_size=256).cpu(), render(pipeline.backend, steadied(trajectory), noise, batch_size=256).cpu()
 
 

@@ -31,7 +31,9 @@ import torch
 from einops import rearrange, repeat
 
 from latentmotion.errors import ConfigError
-from latentmotion.pipeline import LatentMotionPipeline, render, stream_generator
+from latentmotion.pipeline import LatentMotionPipeline
+from latentmotion.rendering import render
+from latentmotion.streams import Stream, stream_generator
 from latentmotion.toyworld.config import WorldConfig
 from latentmotion.toyworld.tracking import displacements, object_colours
 from latentmotion.toyworld.world import render_videos
@@ -233,7 +235,7 @@ def random_walk(pipeline: LatentMotionPipeline, content: torch.Tensor, n_frames:
         `[B, T, D]` codes.
     """
     basis = pipeline.motion.basis  # [K, D]
-    coefficients = torch.randn(len(content), n_frames - 1, basis.shape[0], generator=stream_generator(seed, 7)).to(basis)
+    coefficients = torch.randn(len(content), n_frames - 1, basis.shape[0], generator=stream_generator(seed, Stream.RANDOM_WALK)).to(basis)
     steps = coefficients @ basis
     steps = steps * (step_norm / steps.norm(dim=-1, keepdim=True))
     return torch.cat([content[:, None], content[:, None] + steps.cumsum(dim=1)], dim=1)
@@ -264,7 +266,7 @@ def evaluate(pipeline: LatentMotionPipeline, world: WorldConfig, *, n_videos: in
     real, _ = render_videos(world, n_videos, seed=seed + 2)  # a second real set: the noise floor
 
     trajectory = pipeline.trajectories(n_videos, frames, seed=seed)
-    noise = pipeline.backend.sample_noise(n_videos, generator=stream_generator(seed, 2))
+    noise = pipeline.backend.sample_noise(n_videos, generator=stream_generator(seed, Stream.RENDER_NOISE))
     generated = render(pipeline.backend, trajectory, noise, batch_size=batch_size).cpu()
     static = repeat(generated[:, 0], "b c h w -> b t c h w", t=frames)
     step_norm = float((trajectory[:, 1:] - trajectory[:, :-1]).norm(dim=-1).mean())
