@@ -21,7 +21,7 @@ _EXPORTS = {
     "PCABasis": "latentmotion.basis",
     "MotionGenerator": "latentmotion.motion",
     "LatentMotionPipeline": "latentmotion.pipeline",
-    "TrainConfig": "latentmotion.train",
+    "TrainConfig": "latentmotion.config",
     "Trainer": "latentmotion.train",
     "LatentMotionError": "latentmotion.errors",
 }

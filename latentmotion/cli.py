@@ -51,13 +51,6 @@ class Device(str, enum.Enum):
     cuda = "cuda"
 
 
-class Mode(str, enum.Enum):
-    """The training modes of [TrainConfig][latentmotion.train.TrainConfig]."""
-
-    in_domain = "in-domain"
-    cross_domain = "cross-domain"
-
-
 class UserErrorGroup(TyperGroup):
     """The root command group: a user error becomes one line on stderr and exit code 2."""
 
@@ -194,20 +187,17 @@ def fit_basis(
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint.pt, log.jsonl, previews/, pipeline/.")],
     config: Annotated[
-        Path | None, typer.Argument(help="TOML or JSON file of training options (the fields of TrainConfig); options below override it.")
+        Path | None, typer.Argument(help="TOML or JSON file of training options (see TrainConfig); --set overrides it.")
     ] = None,
-    mode: Annotated[Mode | None, typer.Option(help="in-domain, or cross-domain (videos from another domain than the images).")] = None,
-    data: Annotated[Path | None, typer.Option(help="Folder of training videos (video files or folders of frames).")] = None,
-    backend: Annotated[str | None, typer.Option(help="Registered backend name.")] = None,
-    backend_option: BackendOptions = None,
-    basis: Annotated[Path | None, typer.Option(help="A basis from `latentmotion fit-basis` (default: fit one).")] = None,
-    steps: Annotated[int | None, typer.Option(min=0, help="Training iterations.")] = None,
-    batch_size: Annotated[int | None, typer.Option(min=1, help="Videos per batch.")] = None,
-    frames: Annotated[int | None, typer.Option("--frames", "-t", min=2, help="Frames per training clip.")] = None,
-    preview_every: Annotated[int | None, typer.Option(min=0, help="Iterations between preview grids (0 = none).")] = None,
-    checkpoint_every: Annotated[int | None, typer.Option(min=1, help="Iterations between checkpoints.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of every random draw.")] = None,
-    device: Annotated[Device | None, typer.Option(help="Where to train.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            help="Change one option, SECTION.KEY=VALUE (repeatable): data.path=videos/, run.steps=500, optim.lr=2e-4, "
+            "mode=cross-domain, backend_options.source=ffhq.pkl. VALUE is read as JSON, else as text.",
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -215,12 +205,12 @@ def train(
 
     With --resume and no CONFIG, the run's own train_config.json is used.
     """
+    from latentmotion.config import TrainConfig
     from latentmotion.train import (
         CHECKPOINT_NAME,
         LOG_NAME,
         PIPELINE_DIR,
         TRAIN_CONFIG_NAME,
-        TrainConfig,
         Trainer,
     )
 
@@ -230,24 +220,9 @@ def train(
         raise ConfigError(f"{str(out)!r} already holds a training run; pass --resume to continue it, or choose another --out")
     if config is None and resume and (out / TRAIN_CONFIG_NAME).is_file():
         config = out / TRAIN_CONFIG_NAME
-    values = TrainConfig.from_file(config).to_dict() if config is not None else {}
-    overrides = {
-        "mode": mode.value if mode else None,
-        "data": str(data) if data else None,
-        "backend": backend,
-        "basis": str(basis) if basis else None,
-        "steps": steps,
-        "batch_size": batch_size,
-        "n_frames": frames,
-        "preview_every": preview_every,
-        "checkpoint_every": checkpoint_every,
-        "seed": seed,
-        "device": device.value if device else None,
-    }
-    values.update({key: value for key, value in overrides.items() if value is not None})
-    if backend_option:
-        values["backend_options"] = {**values.get("backend_options", {}), **_parse_options(backend_option)}
-    trainer = Trainer(TrainConfig.from_dict(values), out, resume=resume, progress=True)
+    settings = TrainConfig.from_file(config) if config is not None else TrainConfig()
+    settings = settings.with_changes(dict(_parse_setting(item) for item in set_ or []))
+    trainer = Trainer(settings, out, resume=resume, progress=True)
     trainer.train()
     log = out / LOG_NAME
     records = log.read_text().splitlines() if log.is_file() else []
@@ -482,18 +457,20 @@ def _device(choice: Device) -> str:
     return "cuda" if choice is Device.cuda or (choice is Device.auto and torch.cuda.is_available()) else "cpu"
 
 
+def _parse_setting(item: str, *, what: str = "option") -> tuple[str, Any]:
+    """Split a `KEY=VALUE` string; VALUE is parsed as JSON when it is JSON, else kept as text."""
+    name, equals, text = item.partition("=")
+    if not equals or not name.strip():
+        raise ConfigError(f"{what} {item!r} must look like KEY=VALUE, e.g. {'resolution=64' if what == 'backend option' else 'optim.lr=2e-4'}")
+    try:
+        return name.strip(), json.loads(text)
+    except json.JSONDecodeError:
+        return name.strip(), text
+
+
 def _parse_options(items: list[str] | None) -> dict[str, Any]:
-    """Turn `KEY=VALUE` strings into keyword arguments; VALUE is parsed as JSON when it is JSON."""
-    options: dict[str, Any] = {}
-    for item in items or []:
-        name, equals, text = item.partition("=")
-        if not equals or not name.strip():
-            raise ConfigError(f"backend option {item!r} must look like KEY=VALUE, e.g. resolution=64")
-        try:
-            options[name.strip()] = json.loads(text)
-        except json.JSONDecodeError:
-            options[name.strip()] = text
-    return options
+    """Turn `KEY=VALUE` strings into backend keyword arguments (see `_parse_setting`)."""
+    return dict(_parse_setting(item, what="backend option") for item in items or [])
 
 
 def _load_pipeline(name: str, *, revision: str | None, device: Device) -> "LatentMotionPipeline":

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 import numpy as np
+import PIL.Image
 import torch
 from einops import rearrange
 from safetensors import SafetensorError
@@ -28,6 +30,7 @@ from latentmotion.errors import CheckpointError, ConfigError, ShapeError
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.rendering import render
 from latentmotion.streams import Stream, stream_generator
+from latentmotion.video import to_uint8
 
 CONFIG_NAME = "config.json"
 MOTION_NAME = "motion.safetensors"
@@ -80,8 +83,27 @@ def truncate_content(content: torch.Tensor, basis: PCABasis, psi: float) -> torc
     return torch.cat([mean + psi * (content[:, :dim] - mean), content[:, dim:]], dim=1)
 
 
+OutputType = Literal["pt", "np", "pil"]
+
+
+@attrs.frozen
+class VideoPipelineOutput:
+    """What calling a pipeline returns.
+
+    Attributes:
+        frames: `output_type="pt"`: a `[B, T, 3, H, W]` float tensor in `[0, 1]`; `"np"`: a
+            `[B, T, H, W, 3]` float32 array in `[0, 1]`; `"pil"`: B lists of T RGB images.
+    """
+
+    frames: torch.Tensor | np.ndarray | list[list[PIL.Image.Image]]
+
+
 class LatentMotionPipeline:
     """Generate videos as trajectories in the latent space of a frozen image generator.
+
+    `pipeline(4, 16, seed=0).frames` returns videos as viewers take them (`[0, 1]`, or PIL
+    images), like a diffusers pipeline; [generate][latentmotion.pipeline.LatentMotionPipeline.generate]
+    returns the generator's own range, `[-1, 1]`.
 
     Args:
         backend: The frozen image generator.
@@ -111,24 +133,64 @@ class LatentMotionPipeline:
         self.motion = motion.to(backend.device).eval()
         self.n_frames = n_frames
         self.fps = fps
+        self.dtype = torch.float32  # what frames are rendered in; see `to`
 
     @property
     def device(self) -> torch.device:
         """The device the backend renders on."""
         return self.backend.device
 
-    def to(self, device: str | torch.device) -> LatentMotionPipeline:
-        """Move the backend and the motion generator to `device`.
+    def to(self, device: str | torch.device | None = None, *, dtype: torch.dtype | None = None) -> LatentMotionPipeline:
+        """Move the backend and the motion generator to `device`; render in `dtype`.
 
         Args:
-            device: Target device.
+            device: Target device (None: stay).
+            dtype: Floating-point type the frames are rendered in, under autocast, e.g.
+                `torch.bfloat16` (None: stay). Weights stay as stored, and the motion generator
+                computes in float32: its steps are small differences.
 
         Returns:
             This pipeline.
         """
-        self.backend.to(device)
-        self.motion.to(device)
+        if dtype is not None and not dtype.is_floating_point:
+            raise ConfigError(f"dtype must be a floating-point type such as torch.bfloat16, got {dtype}")
+        if device is not None:
+            self.backend.to(device)
+            self.motion.to(device)
+        self.dtype = dtype or self.dtype
         return self
+
+    def __call__(
+        self,
+        n_videos: int = 1,
+        n_frames: int | None = None,
+        *,
+        output_type: OutputType = "pt",
+        **options: Any,
+    ) -> VideoPipelineOutput:
+        """Generate videos, returned as `output_type`.
+
+        Args:
+            n_videos: Number of videos B.
+            n_frames: Frames T per video (default: the pipeline's).
+            output_type: `"pt"` (tensor), `"np"` (array) or `"pil"` (images); see
+                [VideoPipelineOutput][latentmotion.pipeline.VideoPipelineOutput].
+            **options: Any keyword argument of
+                [generate][latentmotion.pipeline.LatentMotionPipeline.generate] (`seed`,
+                `content`, `motion_seed`, `interpolation`, ...).
+
+        Returns:
+            The frames.
+        """
+        if output_type not in ("pt", "np", "pil"):
+            raise ConfigError(f"output_type must be 'pt', 'np' or 'pil', got {output_type!r}")
+        videos = self.generate(n_videos, n_frames, **options)
+        if output_type == "pt":
+            return VideoPipelineOutput(frames=(videos.float().clamp(-1, 1) + 1) / 2)
+        pixels = rearrange(to_uint8(videos), "b t c h w -> b t h w c").numpy()
+        if output_type == "np":
+            return VideoPipelineOutput(frames=pixels.astype(np.float32) / 255)
+        return VideoPipelineOutput(frames=[[PIL.Image.fromarray(frame) for frame in video] for video in pixels])
 
     @torch.no_grad()
     def trajectories(
@@ -208,7 +270,8 @@ class LatentMotionPipeline:
             batch_size: Frames rendered per backend call.
 
         Returns:
-            `[B, T', 3, H, W]` videos in `[-1, 1]`, `T' = (T - 1) * (interpolation + 1) + 1`.
+            `[B, T', 3, H, W]` videos in `[-1, 1]`, `T' = (T - 1) * (interpolation + 1) + 1`,
+            rendered in the pipeline's `dtype`.
         """
         trajectory = self.trajectories(
             n_videos,
@@ -226,7 +289,8 @@ class LatentMotionPipeline:
         if noise:
             noise_rng = stream_generator(seed if content_seed is None else content_seed, Stream.RENDER_NOISE)
             per_video_noise = self.backend.sample_noise(videos, generator=noise_rng)
-        return render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+            return render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
 
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
         """Write `config.json`, `motion.safetensors`, `basis.safetensors` and a model card.
@@ -310,6 +374,7 @@ class LatentMotionPipeline:
         cache_dir: str | os.PathLike[str] | None = None,
         local_files_only: bool = False,
         device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
     ) -> LatentMotionPipeline:
         """Load a pipeline from a local folder or a Hugging Face Hub repository.
 
@@ -323,6 +388,8 @@ class LatentMotionPipeline:
             cache_dir: Hub cache folder (default: the Hub's).
             local_files_only: Use only the Hub cache, never the network.
             device: Where to put the backend and motion generator (default: CPU).
+            dtype: Floating-point type the frames are rendered in, e.g. `torch.bfloat16`
+                (default: float32); see [to][latentmotion.pipeline.LatentMotionPipeline.to].
 
         Returns:
             The pipeline, with strictly checked weights.
@@ -338,7 +405,8 @@ class LatentMotionPipeline:
         motion_config = MotionConfig(**config["motion"])
         motion = MotionGenerator(motion_config, basis=basis.scaled(motion_config.n_components))
         load_motion_weights(motion, directory / MOTION_NAME)
-        return cls(backend=backend, basis=basis, motion=motion, n_frames=config.get("n_frames", 16), fps=config.get("fps", 10))
+        pipeline = cls(backend=backend, basis=basis, motion=motion, n_frames=config.get("n_frames", 16), fps=config.get("fps", 10))
+        return pipeline.to(dtype=dtype) if dtype is not None else pipeline
 
 
 def resolve_pipeline_folder(

@@ -1,19 +1,20 @@
 """Helpers for testing backends and plugins: procedural clips and a training configuration that runs in seconds.
 
     from latentmotion.testing import MovingSquares, smoke_config
-    trainer = Trainer(smoke_config(backend="mine"), tmp_path, backend=backend, dataset=MovingSquares())
+    trainer = Trainer(smoke_config({"backend": "mine"}), tmp_path, backend=backend, dataset=MovingSquares())
     trainer.train()
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from latentmotion.train import TrainConfig
+from latentmotion.config import TrainConfig
 
 
 class MovingSquares(torch.utils.data.Dataset):
@@ -50,36 +51,26 @@ class MovingSquares(torch.utils.data.Dataset):
         return clip
 
 
-def smoke_config(**overrides: Any) -> TrainConfig:
+def smoke_config(changes: Mapping[str, Any] | None = None) -> TrainConfig:
     """A training configuration with tiny networks: 2 iterations of 2 generator steps, 32 px, 4 frames.
 
     Args:
-        **overrides: TrainConfig fields to change.
+        changes: Options to change by dotted name, e.g. `{"mode": "cross-domain", "run.steps": 4}`.
 
     Returns:
         The configuration.
     """
-    values: dict[str, Any] = dict(
-        backend_options={"resolution": 32, "dim": 8, "channels": 16},
-        basis_samples=1000,
-        n_components=6,
-        hidden_dim=16,
-        n_frames=4,
-        d_resolution=32,
-        batch_size=2,
-        steps=2,
-        g_steps=2,
-        d_channels=8,
-        d_layers=2,
-        contrastive_channels=4,
-        proj_dim=8,
-        queue_size=8,
-        checkpoint_every=1,
-        log_every=1,
-        preview_every=0,
-    )
-    values.update(overrides)
-    return TrainConfig(**values)
+    values = {
+        "backend_options": {"resolution": 32, "dim": 8, "channels": 16},
+        "motion": {"basis_samples": 1000, "n_components": 6, "hidden_dim": 16},
+        "video_discriminator": {"channels": 8, "layers": 2},
+        "image_discriminator": {"channels": 8, "layers": 2},
+        "contrastive": {"channels": 4, "proj_dim": 8, "queue_size": 8},
+        "optim": {"g_steps": 2},
+        "data": {"n_frames": 4, "resolution": 32, "batch_size": 2},
+        "run": {"steps": 2, "checkpoint_every": 1, "log_every": 1, "preview_every": 0},
+    }
+    return TrainConfig.from_dict(values).with_changes(changes or {})
 
 
 def write_frame_folders(root: str | os.PathLike[str], clips: torch.utils.data.Dataset) -> Path:

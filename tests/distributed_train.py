@@ -10,7 +10,7 @@ from latentmotion.testing import MovingSquares, smoke_config
 from latentmotion.train import Trainer
 
 out_dir, mode = Path(sys.argv[1]), sys.argv[2]
-trainer = Trainer(smoke_config(mode=mode, batch_size=4), out_dir, dataset=MovingSquares(), progress=False)
+trainer = Trainer(smoke_config({"mode": mode, "data.batch_size": 4}), out_dir, dataset=MovingSquares(), progress=False)
 trainer.train()
 record = {
     "motion": [float(p.double().sum()) for p in trainer.motion.parameters()],

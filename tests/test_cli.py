@@ -166,17 +166,32 @@ def write_frame_videos(root, *, n_videos=2, n_frames=8, side=32):
 TRAIN_TOML = """
 backend = "tiny"
 backend_options = {{ resolution = 16, dim = 8, channels = 8 }}
-data = "{data}"
+
+[motion]
 basis_samples = 500
 n_components = 6
 hidden_dim = 16
-n_frames = 4
-d_resolution = 16
-batch_size = 2
+
+[video_discriminator]
+channels = 4
+layers = 2
+scales = 1
+
+[image_discriminator]
+channels = 4
+layers = 2
+scales = 1
+
+[optim]
 g_steps = 1
-d_channels = 4
-d_layers = 2
-d_scales = 1
+
+[data]
+path = "{data}"
+n_frames = 4
+resolution = 16
+batch_size = 2
+
+[run]
 checkpoint_every = 1
 log_every = 1
 preview_every = 0
@@ -188,15 +203,15 @@ def test_train_from_a_config_file_then_resume(tmp_path):
     config = tmp_path / "train.toml"
     config.write_text(TRAIN_TOML.format(data=tmp_path / "videos"))
     run = tmp_path / "run"
-    result = invoke("train", config, "--out", run, "--steps", 1, "--json")
+    result = invoke("train", config, "--out", run, "--set", "run.steps=1", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["steps"] == 1 and report["last"]["step"] == 1
     assert (run / "checkpoint.pt").is_file() and (run / "pipeline" / "config.json").is_file()
 
-    assert_user_error(invoke("train", config, "--out", run, "--steps", 2), "already holds a training run", "--resume")
+    assert_user_error(invoke("train", config, "--out", run, "--set", "run.steps=2"), "already holds a training run", "--resume")
 
-    result = invoke("train", "--out", run, "--resume", "--steps", 2, "--preview-every", 2, "--json")  # the run's own config
+    result = invoke("train", "--out", run, "--resume", "-s", "run.steps=2", "-s", "run.preview_every=2", "--json")  # the run's own config
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1, 2]
     assert (run / "previews" / "step-0000002.png").is_file()
@@ -340,14 +355,28 @@ def test_hub_repo_that_is_not_a_pipeline(hub_cache, tmp_path):
 @pytest.mark.parametrize(
     ("content", "fragments"),
     [
-        ("learning_rate = 0.1\n", ["unknown training option", "'learning_rate'"]),
-        ('steps = "ten"\n', ["'steps'", "must be int"]),
+        ("learning_rate = 0.1\n", ["unknown option", "'learning_rate'"]),
+        ('[run]\nsteps = "ten"\n', ["run.steps", "expected int"]),
         ("steps = [\n", ["cannot be parsed"]),
     ],
 )
 def test_bad_training_config_files(tmp_path, content, fragments):
     (tmp_path / "bad.toml").write_text(content)
     assert_user_error(invoke("train", tmp_path / "bad.toml", "--out", tmp_path / "run"), *fragments)
+
+
+@pytest.mark.parametrize(
+    ("setting", "fragments"),
+    [
+        ("optim.lr=fast", ["optim.lr", "expected float, got str 'fast'"]),
+        ("optim.lr", ["'optim.lr' must look like KEY=VALUE"]),
+        ("foo.bar=1", ["'foo' is not a section"]),
+        ("data.batch_size=0", ["data.batch_size must be a finite number > 0"]),
+    ],
+)
+def test_bad_training_settings(tmp_path, setting, fragments):
+    assert_user_error(invoke("train", "--out", tmp_path / "run", "--set", setting), *fragments)
+    assert not (tmp_path / "run").exists()
 
 
 def test_output_in_a_folder_that_does_not_exist(pipeline_dir, tmp_path):

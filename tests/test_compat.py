@@ -3,13 +3,13 @@
 import shutil
 from pathlib import Path
 
-import attrs
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from latentmotion.config import TrainConfig
 from latentmotion.testing import MovingSquares
-from latentmotion.train import TrainConfig, Trainer
+from latentmotion.train import Trainer
 
 DATA = Path(__file__).with_name("data")
 
@@ -17,7 +17,7 @@ DATA = Path(__file__).with_name("data")
 @pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
 def test_a_run_folder_of_version_0_1_resumes_where_it_stopped(mode, tmp_path):
     run = shutil.copytree(DATA / f"run-0.1.0-{mode}", tmp_path / "run")
-    config = attrs.evolve(TrainConfig.from_file(run / "train_config.json"), steps=4)
+    config = TrainConfig.from_file(run / "train_config.json").with_changes({"run.steps": 4})
     trainer = Trainer(config, run, dataset=MovingSquares(), resume=True, progress=False)
     assert trainer.step == 2
     trainer.train()

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -149,3 +150,29 @@ def test_bundled_pipelines_load_offline_and_generate(name):
     assert videos.shape == (2, pipeline.n_frames, 3, 64, 64)
     assert torch.equal(videos, pipeline.generate(2, seed=0))
     assert not torch.equal(videos[:, 0], videos[:, -1])
+
+
+def test_calling_a_pipeline_returns_frames_as_viewers_take_them(pipeline):
+    videos = pipeline.generate(2, 4, seed=3)  # [-1, 1]
+    pt = pipeline(2, 4, seed=3).frames
+    torch.testing.assert_close(pt, (videos + 1) / 2)
+    arrays = pipeline(2, 4, seed=3, output_type="np").frames
+    assert arrays.shape == (2, 4, 16, 16, 3) and arrays.dtype.name == "float32"
+    assert abs(arrays - pt.permute(0, 1, 3, 4, 2).numpy()).max() <= 0.5 / 255 + 1e-6  # 8-bit rounding
+    images = pipeline(2, 4, seed=3, output_type="pil").frames
+    assert [len(video) for video in images] == [4, 4] and images[1][3].size == (16, 16) and images[1][3].mode == "RGB"
+    assert abs(np.asarray(images[1][3]) / 255 - arrays[1, 3]).max() < 1e-6
+    with pytest.raises(ConfigError, match="output_type must be 'pt', 'np' or 'pil', got 'gif'"):
+        pipeline(1, output_type="gif")
+
+
+def test_from_pretrained_renders_in_the_asked_dtype(pipeline, tmp_path):
+    pipeline.save_pretrained(tmp_path / "p")
+    half = LatentMotionPipeline.from_pretrained(tmp_path / "p", dtype=torch.bfloat16)
+    assert half.dtype == torch.bfloat16 and half.motion.coefficients.weight.dtype == torch.float32
+    videos = half.generate(2, 4, seed=3)
+    assert videos.dtype == torch.bfloat16
+    assert half(2, 4, seed=3).frames.dtype == torch.float32
+    torch.testing.assert_close(videos.float(), pipeline.generate(2, 4, seed=3), atol=0.05, rtol=0)  # bf16 keeps ~3 digits
+    with pytest.raises(ConfigError, match="floating-point type"):
+        half.to(dtype=torch.int64)

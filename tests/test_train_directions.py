@@ -16,13 +16,13 @@ from latentmotion import losses
 from latentmotion.rendering import render
 from latentmotion.testing import MovingSquares, smoke_config
 from latentmotion.tiny import tiny_backend
-from latentmotion.train import Trainer, video_discriminator_view
+from latentmotion.train import Trainer
 
 MODES = ["in-domain", "cross-domain"]
 
 
-def make_trainer(tmp_path, **overrides):
-    return Trainer(smoke_config(**{"batch_size": 8, **overrides}), tmp_path, dataset=MovingSquares(), progress=False)
+def make_trainer(tmp_path, changes):
+    return Trainer(smoke_config({"data.batch_size": 8, **changes}), tmp_path, dataset=MovingSquares(), progress=False)
 
 
 def real_clips(n=8):
@@ -33,9 +33,8 @@ def real_clips(n=8):
 
 def video_scores(trainer, clips):
     """Mean D_V score of `clips` at each scale."""
-    view = video_discriminator_view(clips, cross_domain=trainer.config.mode == "cross-domain")
     with torch.no_grad():
-        return torch.stack([scores.mean() for scores in trainer.video_d(view)])
+        return torch.stack([scores.mean() for scores in trainer.video_d(trainer.mode.video_view(clips))])
 
 
 def pair_scores(trainer, clips):
@@ -87,7 +86,7 @@ def two_colour_fakes(trainer, *, first, later):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_discriminator_steps_make_the_video_discriminator_score_real_above_fake(mode, tmp_path):
-    trainer = make_trainer(tmp_path, mode=mode, d_lr=1e-3)
+    trainer = make_trainer(tmp_path, {"mode": mode, "optim.d_lr": 1e-3})
     real = real_clips()
     for _ in range(12):
         trainer.discriminator_step(real)
@@ -97,7 +96,7 @@ def test_discriminator_steps_make_the_video_discriminator_score_real_above_fake(
 
 
 def test_discriminator_steps_make_the_pair_discriminator_score_real_above_fake(tmp_path):
-    trainer = make_trainer(tmp_path, mode="in-domain", d_lr=1e-3)
+    trainer = make_trainer(tmp_path, {"mode": "in-domain", "optim.d_lr": 1e-3})
     real = real_clips()
     for _ in range(8):
         trainer.discriminator_step(real)
@@ -108,7 +107,7 @@ def test_discriminator_steps_make_the_pair_discriminator_score_real_above_fake(t
 
 def test_discriminator_steps_make_the_contrastive_discriminator_score_first_frames_above_later_ones(tmp_path):
     # Cross-domain, D_I's "real" images are generated first frames and its "fake" ones later frames.
-    trainer = make_trainer(tmp_path, mode="cross-domain", d_lr=1e-3)
+    trainer = make_trainer(tmp_path, {"mode": "cross-domain", "optim.d_lr": 1e-3})
     two_colour_fakes(trainer, first=0.8, later=-0.8)
     real = real_clips()
     for _ in range(8):
@@ -135,7 +134,7 @@ def test_discriminator_step_follows_the_contrastive_gradient(tmp_path):
     # The gradient a discriminator step sends into D_I's input views must be that of
     # hinge + w (InfoNCE(first-frame views, queue_real) + InfoNCE(later-frame views, queue_fake)),
     # computed here by hand with D_I and its queues as they were before the step.
-    trainer = make_trainer(tmp_path, mode="cross-domain", contrastive_weight=1.5, temperature=0.2)
+    trainer = make_trainer(tmp_path, {"mode": "cross-domain", "contrastive.weight": 1.5, "contrastive.temperature": 0.2})
     two_colour_fakes(trainer, first=0.8, later=-0.8)
     reference = copy.deepcopy(trainer.image_d)
     captured, _ = capture_input_gradients(trainer.image_d)
@@ -168,8 +167,7 @@ def penalty_inputs(trainer, real, fake):
     calls, handle = record_inputs(trainer.video_d)
     record = trainer.discriminator_step(real)
     handle.remove()
-    real_view = video_discriminator_view(real, cross_domain=trainer.config.mode == "cross-domain")
-    fake_view = video_discriminator_view(fake, cross_domain=trainer.config.mode == "cross-domain")
+    real_view, fake_view = trainer.mode.video_view(real), trainer.mode.video_view(fake)
     interpolates = [x for x in calls if x.shape == real_view.shape and not _is_reversal_of(x, real_view, fake_view)]
     return real_view, fake_view, interpolates, record
 
@@ -182,7 +180,7 @@ def _is_reversal_of(x, real_view, fake_view):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_penalty_is_taken_between_real_and_fake(mode, tmp_path):
-    trainer = make_trainer(tmp_path, mode=mode)
+    trainer = make_trainer(tmp_path, {"mode": mode})
     real = real_clips()
     fake = torch.rand(real.shape, generator=torch.Generator().manual_seed(1)) * 2 - 1
     real_view, fake_view, interpolates, _ = penalty_inputs(trainer, real, fake)
@@ -201,7 +199,7 @@ def test_penalty_is_taken_between_real_and_fake(mode, tmp_path):
 def test_penalty_value_follows_its_weight(mode, tmp_path):
     # The logged penalty equals gp_weight times the per-voxel penalty computed here by hand, at
     # the interpolates the step used, with D_V as it was before the step.
-    trainer = make_trainer(tmp_path, mode=mode, gp_weight=7.0)
+    trainer = make_trainer(tmp_path, {"mode": mode, "video_discriminator.gp_weight": 7.0})
     before = copy.deepcopy(trainer.video_d)
     real = real_clips()
     fake = torch.rand(real.shape, generator=torch.Generator().manual_seed(1)) * 2 - 1
@@ -219,7 +217,7 @@ def test_penalty_value_follows_its_weight(mode, tmp_path):
 def test_penalty_trains_the_video_discriminator(mode, tmp_path):
     # The same step with a heavy and no penalty: the update of D_V must differ.
     def video_weights_after_step(weight):
-        trainer = make_trainer(tmp_path / str(weight), mode=mode, gp_weight=weight)
+        trainer = make_trainer(tmp_path / str(weight), {"mode": mode, "video_discriminator.gp_weight": weight})
         trainer.discriminator_step(real_clips())
         return torch.cat([p.detach().flatten() for p in trainer.video_d.parameters()])
 
@@ -241,16 +239,14 @@ def objective_change(trainer, objective):
 @pytest.mark.parametrize("mode", MODES)
 def test_generator_step_lowers_the_video_adversarial_loss(mode, tmp_path):
     # D_I blinded and no L_m: the step follows L_V alone, against a D_V that does not move.
-    trainer = make_trainer(tmp_path, mode=mode, lr=1e-3, mi_weight=0.0)
+    trainer = make_trainer(tmp_path, {"mode": mode, "optim.lr": 1e-3, "motion.mi_weight": 0.0})
     blind(trainer.image_d)
-    real = video_discriminator_view(real_clips(), cross_domain=mode == "cross-domain")
     with torch.no_grad():
-        real_scores = trainer.video_d(real)
+        real_scores = trainer.video_d(trainer.mode.video_view(real_clips()))
 
     def video_loss(fake):
-        view = video_discriminator_view(fake, cross_domain=mode == "cross-domain")
         with torch.no_grad():
-            return losses.ralsgan_generator_loss(real_scores, trainer.video_d(view))
+            return losses.ralsgan_generator_loss(real_scores, trainer.video_d(trainer.mode.video_view(fake)))
 
     assert objective_change(trainer, video_loss) < -1e-6
 
@@ -261,7 +257,7 @@ def all_pairs(clips):
 
 
 def test_generator_step_lowers_the_pair_adversarial_loss(tmp_path):
-    trainer = make_trainer(tmp_path, mode="in-domain", lr=1e-3, mi_weight=0.0)
+    trainer = make_trainer(tmp_path, {"mode": "in-domain", "optim.lr": 1e-3, "motion.mi_weight": 0.0})
     blind(trainer.video_d)
     with torch.no_grad():
         real_scores = trainer.image_d(all_pairs(real_clips()))
@@ -274,7 +270,7 @@ def test_generator_step_lowers_the_pair_adversarial_loss(tmp_path):
 
 
 def test_generator_step_raises_the_contrastive_discriminators_logits_of_later_frames(tmp_path):
-    trainer = make_trainer(tmp_path, mode="cross-domain", lr=1e-3, mi_weight=0.0, match_weight=0.0)
+    trainer = make_trainer(tmp_path, {"mode": "cross-domain", "optim.lr": 1e-3, "motion.mi_weight": 0.0, "contrastive.match_weight": 0.0})
     blind(trainer.video_d)
 
     def later_logits(fake):
@@ -287,7 +283,7 @@ def test_generator_step_raises_the_contrastive_discriminators_logits_of_later_fr
 def test_generator_step_follows_the_feature_matching_gradient(tmp_path):
     # With D_V and the logits blinded, the gradient a generator step sends into D_I's input
     # frames must be w_match times that of L_f = -cos(F(x_t), F(x_0)), computed here by hand.
-    trainer = make_trainer(tmp_path, mode="cross-domain", mi_weight=0.0, match_weight=0.7)
+    trainer = make_trainer(tmp_path, {"mode": "cross-domain", "motion.mi_weight": 0.0, "contrastive.match_weight": 0.7})
     blind(trainer.video_d)
     blind(trainer.image_d, keep_projections=True)
     reference = copy.deepcopy(trainer.image_d)
@@ -305,7 +301,7 @@ def test_generator_step_follows_the_feature_matching_gradient(tmp_path):
 def test_generator_step_makes_the_noise_recoverable(mode, tmp_path):
     # The same generator step with and without L_m: with it, the head H recovers the noise better.
     def mutual_information_after_step(weight):
-        trainer = make_trainer(tmp_path / str(weight), mode=mode, lr=3e-3, mi_weight=weight)
+        trainer = make_trainer(tmp_path / str(weight), {"mode": mode, "optim.lr": 3e-3, "motion.mi_weight": weight})
         trainer.generator_step(real_clips())
         generator = torch.Generator().manual_seed(5)
         with torch.no_grad():
@@ -320,7 +316,7 @@ def test_generator_step_makes_the_noise_recoverable(mode, tmp_path):
 
 
 def test_queues_hold_ema_projections_of_first_frames_and_of_later_frames(tmp_path):
-    trainer = make_trainer(tmp_path, mode="cross-domain")
+    trainer = make_trainer(tmp_path, {"mode": "cross-domain"})
     two_colour_fakes(trainer, first=0.8, later=-0.8)
     d = trainer.image_d
     with torch.no_grad():  # an online network unlike its EMA copy, so that the two cannot be confused

@@ -12,7 +12,7 @@ or a Hub repo with `config.json` + `pytorch_model.bin` (e.g. `osanseviero/BigGAN
     python examples/biggan/animate.py photo runs/biggan/pipeline dog.jpg --class "golden retriever" --out dog.mp4
 
 Training hyperparameters other than these flags come from `--config` (a TOML or JSON file of
-`latentmotion.TrainConfig` fields); the defaults are the authors' (10,000 iterations, batch 16).
+`latentmotion.TrainConfig` options); the defaults are the authors' (10,000 iterations, batch 16).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from einops import rearrange
 from latentmotion_biggan.backend import BigGANBackend
 from latentmotion_biggan.truncation import truncated_normal
 
+from latentmotion.config import TrainConfig
 from latentmotion.pipeline import LatentMotionPipeline
-from latentmotion.train import TrainConfig, Trainer
+from latentmotion.train import Trainer
 from latentmotion.video import read_image, write_video
 
 
@@ -49,18 +50,15 @@ def train(
         classes: ImageNet classes (names or indices) the content codes are drawn from; None: all 1000.
         truncation: BigGAN truncation in `(0, 1]`.
         revision: Hub revision of the weights.
-        config_file: TOML or JSON file with further `TrainConfig` fields.
+        config_file: TOML or JSON file with further `TrainConfig` options.
 
     Returns:
         The trained pipeline.
     """
-    values = {} if config_file is None else TrainConfig.from_file(config_file).to_dict()
-    values.update(
-        backend="biggan",
-        backend_options={"source": source, "revision": revision, "truncation": truncation, "classes": classes},
-        data=str(data),
-    )
-    return Trainer(TrainConfig.from_dict(values), out).train()
+    config = TrainConfig() if config_file is None else TrainConfig.from_file(config_file)
+    options = {"source": source, "revision": revision, "truncation": truncation, "classes": classes}
+    config = config.with_changes({"backend": "biggan", "backend_options": options, "data.path": str(data)})
+    return Trainer(config, out).train()
 
 
 def class_codes(backend: BigGANBackend, class_name: str, count: int, *, seed: int) -> torch.Tensor:
@@ -143,7 +141,7 @@ def main() -> None:
     fit.add_argument("--truncation", type=float, default=0.4, help="BigGAN truncation in (0, 1]")
     fit.add_argument("--data", type=Path, required=True, help="folder of real videos")
     fit.add_argument("--out", type=Path, required=True, help="run folder")
-    fit.add_argument("--config", type=Path, help="TOML or JSON file of further TrainConfig fields")
+    fit.add_argument("--config", type=Path, help="TOML or JSON file of further TrainConfig options")
 
     make = commands.add_parser("generate", help="videos from a trained pipeline")
     make.add_argument("pipeline", help="pipeline folder or Hub repo id")

@@ -14,7 +14,7 @@ read with an allowlist unpickler: the code inside it never runs.
     python examples/stylegan2/ffhq.py photo runs/ffhq/pipeline face.jpg --lpips vgg16-lpips.safetensors --out face.mp4
 
 Training hyperparameters other than these flags come from `--config` (a TOML or JSON file of
-`latentmotion.TrainConfig` fields); the defaults are the authors' (10,000 iterations, batch 16,
+`latentmotion.TrainConfig` options); the defaults are the authors' (10,000 iterations, batch 16,
 a basis of 1,000,000 codes). At 1024 px, train on a GPU.
 """
 
@@ -30,8 +30,9 @@ from latentmotion_stylegan2.perceptual import VGGPerceptualLoss
 
 import latentmotion
 from latentmotion.basis import PCABasis
+from latentmotion.config import TrainConfig
 from latentmotion.pipeline import LatentMotionPipeline
-from latentmotion.train import TrainConfig, Trainer
+from latentmotion.train import Trainer
 from latentmotion.video import read_image, write_video
 
 
@@ -50,16 +51,15 @@ def train(
         data: Folder of real videos (files or folders of frames).
         out: Run folder (basis, checkpoints, log, and the final pipeline in `out/pipeline`).
         truncation: Truncation of the content codes toward `w_avg` (1 = none, as the authors train).
-        config_file: TOML or JSON file with further `TrainConfig` fields.
+        config_file: TOML or JSON file with further `TrainConfig` options.
 
     Returns:
         The trained pipeline.
     """
-    values = {} if config_file is None else TrainConfig.from_file(config_file).to_dict()
     backend = latentmotion.get_backend("stylegan2", **checkpoint, truncation_psi=truncation)
-    values.update(backend="stylegan2", backend_options=backend.options, data=str(data))
-    config = TrainConfig.from_dict(values)
-    basis = PCABasis.fit(backend, n_samples=config.basis_samples, progress=True)  # W = mapping(z), 512-d
+    config = TrainConfig() if config_file is None else TrainConfig.from_file(config_file)
+    config = config.with_changes({"backend": "stylegan2", "backend_options": backend.options, "data.path": str(data)})
+    basis = PCABasis.fit(backend, n_samples=config.motion.basis_samples, progress=True)  # W = mapping(z), 512-d
     out.mkdir(parents=True, exist_ok=True)
     basis.save(out / "basis.safetensors")
     return Trainer(config, out, backend=backend, basis=basis).train()
@@ -129,7 +129,7 @@ def main() -> None:
     fit.add_argument("--truncation", type=float, default=1.0, help="truncation of the content codes, 1 = none")
     fit.add_argument("--data", type=Path, required=True, help="folder of real videos")
     fit.add_argument("--out", type=Path, required=True, help="run folder")
-    fit.add_argument("--config", type=Path, help="TOML or JSON file of further TrainConfig fields")
+    fit.add_argument("--config", type=Path, help="TOML or JSON file of further TrainConfig options")
 
     make = commands.add_parser("generate", help="videos from a trained pipeline")
     make.add_argument("pipeline", help="pipeline folder or Hub repo id")

@@ -27,11 +27,12 @@ from einops import rearrange
 
 from latentmotion import LatentMotionPipeline, losses
 from latentmotion.discriminators import VideoDiscriminator
+from latentmotion.modes import stack_first_frame
 from latentmotion.rendering import render
 from latentmotion.streams import Stream, stream_generator
 from latentmotion.toyworld.config import VARIANTS, WorldConfig
 from latentmotion.toyworld.world import render_videos
-from latentmotion.train import resize_clips, video_discriminator_view
+from latentmotion.train import resize_clips
 
 
 def steadied(trajectory: torch.Tensor) -> torch.Tensor:
@@ -59,7 +60,7 @@ def discriminator_input(clips: torch.Tensor, *, resolution: int, differences: bo
         `[B, 6, T-1, d, d]`, or `[B, 9, T-1, d, d]` with `differences`.
     """
     clips = resize_clips(clips, resolution)
-    view = video_discriminator_view(clips, cross_domain=False)
+    view = stack_first_frame(clips)
     if not differences:
         return view
     return torch.cat([view, rearrange(clips[:, 1:] - clips[:, :-1], "b t c h w -> b c t h w")], dim=1)

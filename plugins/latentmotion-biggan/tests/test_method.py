@@ -14,7 +14,7 @@ from latentmotion.train import Trainer
 @pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
 def test_motion_trains_over_biggan_and_generates_videos(mode: str, registered: None, tiny_checkpoint: Path, tmp_path: Path) -> None:
     backend = load_backend(tiny_checkpoint, truncation=0.5, classes=["lion", "tiger"])
-    config = smoke_config(backend="biggan", backend_options=backend.options, mode=mode, basis_samples=500, n_components=8, checkpoint_every=2)
+    config = smoke_config({"backend": "biggan", "backend_options": backend.options, "mode": mode, "motion.basis_samples": 500, "motion.n_components": 8, "run.checkpoint_every": 2})
     trainer = Trainer(config, tmp_path / "run", backend=backend, dataset=MovingSquares(n_videos=4), progress=False)
     weights = {key: value.clone() for key, value in backend.state_dict().items()}
     motion = {key: value.clone() for key, value in trainer.motion.state_dict().items()}

@@ -14,7 +14,7 @@ from latentmotion.train import Trainer
 def test_motion_trains_over_stylegan2_and_generates_videos(mode, registered, nvlabs, tiny_generator, tmp_path):
     weights = convert(nvlabs.write(tmp_path / "network-snapshot.pkl", tiny_generator), tmp_path / "tiny.safetensors")
     backend = load_stylegan2(path=weights, truncation_psi=0.7)
-    config = smoke_config(backend="stylegan2", backend_options=backend.options, mode=mode, basis_samples=500, n_components=8, checkpoint_every=2)
+    config = smoke_config({"backend": "stylegan2", "backend_options": backend.options, "mode": mode, "motion.basis_samples": 500, "motion.n_components": 8, "run.checkpoint_every": 2})
     trainer = Trainer(config, tmp_path / "run", backend=backend, dataset=MovingSquares(n_videos=4), progress=False)
     generator_weights = {key: value.clone() for key, value in backend.state_dict().items()}
     motion = {key: value.clone() for key, value in trainer.motion.state_dict().items()}
