@@ -432,3 +432,17 @@ def test_bundled_generators_load_and_render(variant: str) -> None:
     images = backend.synthesize(backend.sample_latents(2, generator=torch.Generator().manual_seed(0)))
     assert images.shape == (2, 3, 64, 64)
     assert images.min() >= -1 and images.max() <= 1
+
+
+@pytest.mark.parametrize(("name", "image_variant", "video_variant"), [("toy", "shapes", "shapes"), ("toy-cross", "shapes", "glow")])
+def test_the_reproduction_recipe_builds_the_bundled_pipelines_networks(name: str, image_variant: str, video_variant: str) -> None:
+    from latentmotion.toyworld.bundled import bundled_pipeline
+    from latentmotion.toyworld.reproduce import train_config
+
+    config = train_config(image_variant=image_variant, video_variant=video_variant, data="videos", steps=10, seed=0)
+    bundled = json.loads((bundled_pipeline(name) / "config.json").read_text())
+    assert config.mode == ("in-domain" if name == "toy" else "cross-domain")
+    assert (config.backend, config.backend_options) == (bundled["backend"]["name"], bundled["backend"]["options"])
+    motion = bundled["motion"]
+    assert (config.motion.n_components, config.motion.hidden_dim, config.motion.step_scale) == (motion["n_components"], motion["hidden_dim"], motion["step_scale"])
+    assert config.data.n_frames == bundled["n_frames"]

@@ -23,7 +23,8 @@ import torch
 from latentmotion.toyworld.bundled import bundled_pipeline
 from latentmotion.toyworld.config import VARIANTS, WorldConfig
 from latentmotion.toyworld.dataset import write_dataset
-from latentmotion.train import TrainConfig, Trainer
+from latentmotion.config import TrainConfig
+from latentmotion.train import Trainer
 
 
 def train_config(*, image_variant: str, video_variant: str, data: str, steps: int, seed: int) -> TrainConfig:
@@ -53,9 +54,9 @@ def train_config(*, image_variant: str, video_variant: str, data: str, steps: in
       speed varied by 0.82 pixels per frame within a video, against 0.18 in the world, and with it
       (weight 5) by 0.47-0.50 in four runs. Cross-domain it slowed the objects (1.24 against 1.98
       pixels per frame) or moved most of them one way, so `toy-cross` goes without;
-    - in-domain, discriminators that learn four times faster than the motion generator (`d_lr`
-      2e-4, `lr` 5e-5: the two time-scale update rule) and a video discriminator that scores
-      pairs of clips (`video_pack` 2: PacGAN). With the prior alone the videos favoured one axis
+    - in-domain, discriminators that learn four times faster than the motion generator (`optim.d_lr`
+      2e-4, `optim.lr` 5e-5: the two time-scale update rule) and a video discriminator that scores
+      pairs of clips (`video_discriminator.pack` 2: PacGAN). With the prior alone the videos favoured one axis
       (34% of them moved into one sector of 45 degrees, against 15% of the world's) and the
       favoured axis drifted during training; with both, 17-23% in three runs, and a per-frame
       motion distance below the random walk's in all three. They are untried cross-domain, so
@@ -72,36 +73,27 @@ def train_config(*, image_variant: str, video_variant: str, data: str, steps: in
         The configuration.
     """
     in_domain = image_variant == video_variant
-    return TrainConfig(
-        backend="toy",
-        backend_options={"variant": image_variant},
-        data=data,
-        mode="in-domain" if in_domain else "cross-domain",
-        basis_samples=100_000,
-        n_components=3,
-        step_scale=0.35,
-        hidden_dim=128,
-        motion_init_std=0.2,
-        forget_bias=1.0,
-        n_frames=8,
-        time_step=1,
-        d_resolution=32,
-        batch_size=4,
-        steps=steps,
-        lr=5e-5 if in_domain else 1e-4,
-        d_lr=2e-4 if in_domain else 1e-4,
-        g_steps=1,
-        d_channels=16,
-        video_pack=2 if in_domain else 1,
-        contrastive_channels=8,
-        proj_dim=64,
-        queue_size=1024,
-        match_weight=5.0,
-        smoothness_weight=10.0 if in_domain else 0.0,
-        seed=seed,
-        checkpoint_every=250,
-        log_every=25,
-        preview_every=500,
+    return TrainConfig.from_dict(
+        {
+            "backend": "toy",
+            "backend_options": {"variant": image_variant},
+            "mode": "in-domain" if in_domain else "cross-domain",
+            "motion": {
+                "basis_samples": 100_000,
+                "n_components": 3,
+                "step_scale": 0.35,
+                "hidden_dim": 128,
+                "init_std": 0.2,
+                "forget_bias": 1.0,
+                "smoothness_weight": 10.0 if in_domain else 0.0,
+            },
+            "video_discriminator": {"channels": 16, "pack": 2 if in_domain else 1},
+            "image_discriminator": {"channels": 16},
+            "contrastive": {"channels": 8, "proj_dim": 64, "queue_size": 1024, "match_weight": 5.0},
+            "optim": {"lr": 5e-5 if in_domain else 1e-4, "d_lr": 2e-4 if in_domain else 1e-4, "g_steps": 1},
+            "data": {"path": data, "n_frames": 8, "time_step": 1, "resolution": 32, "batch_size": 4},
+            "run": {"steps": steps, "seed": seed, "checkpoint_every": 250, "log_every": 25, "preview_every": 500},
+        }
     )
 
 
