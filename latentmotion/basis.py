@@ -16,25 +16,17 @@ motion step never changes the condition.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from latentmotion.atomic import atomic_path
 from latentmotion.backend import LatentSpace
 from latentmotion.errors import CheckpointError, ConfigError, ShapeError
+from latentmotion.progress import progress_bar
 
 if TYPE_CHECKING:
     from latentmotion.backend import ImageGeneratorBackend
@@ -213,7 +205,7 @@ class PCABasis:
         """
         count = 0
         shift = total_sum = gram = None
-        with _progress_bar(enabled=progress, total=total) as advance, torch.no_grad():
+        with progress_bar("fitting PCA basis", enabled=progress, total=total) as advance, torch.no_grad():
             for batch in batches:
                 x = torch.as_tensor(batch)
                 if x.ndim != 2:
@@ -401,23 +393,3 @@ def _describe(dim: int, condition_dim: int) -> str:
         E.g. `"512-dim"` or `"128-dim (+ 128 condition)"`.
     """
     return f"{dim}-dim" if condition_dim == 0 else f"{dim}-dim (+ {condition_dim} condition)"
-
-
-@contextmanager
-def _progress_bar(*, enabled: bool, total: int | None) -> Iterator[Callable[[int], None]]:
-    """Yield `advance(n)`, which moves a rich progress bar on stderr (a no-op when disabled).
-
-    Args:
-        enabled: Whether to show the bar.
-        total: Expected number of samples (None: unknown).
-
-    Yields:
-        A function to call with the number of samples just processed.
-    """
-    if not enabled:
-        yield lambda n: None
-        return
-    columns = (TextColumn("fitting PCA basis"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task("pca", total=total)
-        yield lambda n: bar.advance(task, n)

@@ -14,27 +14,26 @@ grid, or to one numbered `.mp4`/`.gif` file each: `--output clip.mp4 -n 3` write
 `clip-1.mp4` and `clip-2.mp4`.
 """
 
-import contextlib
 import enum
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from latentmotion import __version__
 from latentmotion.errors import ConfigError, LatentMotionError
+from latentmotion.progress import progress_bar
 
 if TYPE_CHECKING:
     import torch
 
     from latentmotion.pipeline import LatentMotionPipeline
 
-Item = TypeVar("Item")
 
 BASIS_SUFFIXES = (".safetensors",)
 PLOT_SIZE = (960, 540)  # width, height of `plot`'s PNG in pixels
@@ -129,7 +128,7 @@ def generate(
     """
     _check_video_output(output)
     loaded = _load_pipeline(pipeline, revision=revision, device=device)
-    with _status(f"generating {n_videos} video(s)"):
+    with progress_bar(f"generating {n_videos} video(s)", transient=True):
         videos = loaded.generate(
             n_videos,
             frames,
@@ -169,7 +168,7 @@ def fit_basis(
     from latentmotion.plugins import get_backend
 
     _check_output(output, BASIS_SUFFIXES)
-    with _status(f"loading backend {backend}"):
+    with progress_bar(f"loading backend {backend}", transient=True):
         generator = get_backend(backend, **_parse_options(backend_option)).to(_device(device))
     basis = PCABasis.fit(generator, n_samples=samples, batch_size=batch_size, n_components=components, seed=seed, progress=True)
     basis.save(output)
@@ -305,7 +304,7 @@ def push(
     if not pipeline.is_dir():
         raise ConfigError(f"{str(pipeline)!r} is not a pipeline folder; push a folder written by training or save_pretrained")
     loaded = _load_pipeline(str(pipeline), revision=None, device=Device.cpu)
-    with _status(f"uploading to {repo_id}"):
+    with progress_bar(f"uploading to {repo_id}", transient=True):
         url = loaded.push_to_hub(repo_id, private=private or None, token=token, commit_message=message)
     _report({"repo_id": repo_id, "commit_url": url}, json_output, [f"pushed to {url}"])
 
@@ -350,11 +349,11 @@ def animate(
     _check_video_output(output)
     loaded = _load_pipeline(pipeline, revision=revision, device=device)
     target = read_image(image, loaded.backend.resolution).to(loaded.device)  # [1, 3, R, R]
-    with _status(f"inverting {image.name} ({steps} steps)"):
+    with progress_bar(f"inverting {image.name} ({steps} steps)", transient=True):
         content = loaded.backend.invert(target, steps=steps, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         score = psnr(loaded.backend.synthesize(content), target).item()
-    with _status("generating the motion"):
+    with progress_bar("generating the motion", transient=True):
         video = loaded.generate(content=content, n_frames=frames, seed=seed, interpolation=interpolation, noise=False).cpu()
     fps = fps or loaded.fps
     files = _write_videos(video, output, fps=fps)
@@ -422,32 +421,6 @@ def _report(result: dict[str, Any], as_json: bool, lines: Iterable[str]) -> None
             typer.echo(line)
 
 
-@contextlib.contextmanager
-def _status(description: str) -> Iterator[None]:
-    """Show an indeterminate progress bar on stderr while a step without progress of its own runs."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    columns = (SpinnerColumn(), TextColumn(description), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        bar.add_task(description, total=None)
-        yield
-
-
-def _track(items: Sequence[Item], description: str) -> Iterator[Item]:
-    """Iterate over `items` with a progress bar on stderr."""
-    from rich.console import Console
-    from rich.progress import track
-
-    yield from track(items, description=description, console=Console(stderr=True), transient=True)
-
-
 def _device(choice: Device) -> str:
     """The torch device a `--device` choice means here."""
     import torch
@@ -477,7 +450,7 @@ def _load_pipeline(name: str, *, revision: str | None, device: Device) -> "Laten
     """Load a pipeline by folder, Hub repo id or bundled name, with a progress indicator."""
     from latentmotion.pipeline import LatentMotionPipeline
 
-    with _status(f"loading pipeline {name}"):
+    with progress_bar(f"loading pipeline {name}", transient=True):
         return LatentMotionPipeline.from_pretrained(name, revision=revision, device=_device(device))
 
 
@@ -521,7 +494,12 @@ def _write_videos(videos: "torch.Tensor", output: Path, *, fps: int) -> list[Pat
     if output.suffix.lower() == ".png":
         return [write_grid(output, videos)]
     paths = _video_paths(output, len(videos))
-    return [write_video(path, video, fps=fps) for path, video in zip(_track(paths, "writing"), videos)]
+    with progress_bar("writing", total=len(paths), transient=True) as advance:
+        written = []
+        for path, video in zip(paths, videos, strict=True):
+            written.append(write_video(path, video, fps=fps))
+            advance()
+    return written
 
 
 def _read_log(path: Path, keys: list[str] | None) -> dict[str, list[tuple[float, float]]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +43,7 @@ from latentmotion.errors import CheckpointError, ConfigError
 from latentmotion.modes import MODES
 from latentmotion.motion import MotionConfig, MotionGenerator, MotionOutput
 from latentmotion.pipeline import LatentMotionPipeline
+from latentmotion.progress import progress_bar
 from latentmotion.rendering import render
 from latentmotion.streams import Stream, stream_generator
 
@@ -411,7 +411,7 @@ class Trainer:
         """
         run = self.config.run
         clips = self._clips()
-        with _ProgressBar(self.progress and self.dist.is_main, total=run.steps, done=self.step) as advance:
+        with progress_bar("training", total=run.steps, done=self.step, enabled=self.progress and self.dist.is_main) as advance:
             while self.step < run.steps:
                 started = time.perf_counter()
                 real = next(clips)
@@ -425,7 +425,7 @@ class Trainer:
                     self.write_preview()
                 if self.step % run.checkpoint_every == 0 or self.step == run.steps:
                     self.save_checkpoint()
-                advance(record)
+                advance(note=f"G {record['g/total']:.3f} D_V {record['d/video']:.3f}")
         pipeline = self.pipeline()
         if self.dist.is_main:
             pipeline.save_pretrained(self.out_dir / PIPELINE_DIR)
@@ -571,33 +571,3 @@ def _device(name: str, local_rank: int) -> torch.device:
             raise ConfigError("device 'cuda' was asked for but torch sees no CUDA device")
         return torch.device("cuda", local_rank)
     return torch.device("cpu")
-
-
-class _ProgressBar:
-    """A rich progress bar on stderr showing the latest losses (a no-op when disabled)."""
-
-    def __init__(self, enabled: bool, *, total: int, done: int) -> None:
-        self.enabled, self.total, self.done = enabled, total, done
-
-    def __enter__(self) -> Any:
-        if not self.enabled:
-            return lambda record: None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"), console=Console(file=sys.stderr)
-        )
-        self.bar.__enter__()
-        task = self.bar.add_task("train", total=self.total, completed=self.done, losses="")
-        return lambda record: self.bar.update(task, advance=1, losses=f"G {record['g/total']:.3f} D_V {record['d/video']:.3f}")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.bar.__exit__(*exc)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import torch
 
+from latentmotion.config import TrainConfig
 from latentmotion.toyworld.bundled import bundled_pipeline
 from latentmotion.toyworld.config import VARIANTS, WorldConfig
 from latentmotion.toyworld.dataset import write_dataset
-from latentmotion.config import TrainConfig
 from latentmotion.train import Trainer
 
 
