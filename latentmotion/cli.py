@@ -205,18 +205,9 @@ def train(
     With --resume and no CONFIG, the run's own train_config.json is used.
     """
     from latentmotion.config import TrainConfig
-    from latentmotion.train import (
-        CHECKPOINT_NAME,
-        LOG_NAME,
-        PIPELINE_DIR,
-        TRAIN_CONFIG_NAME,
-        Trainer,
-    )
+    from latentmotion.run_folder import CHECKPOINT_NAME, LOG_NAME
+    from latentmotion.train import PIPELINE_DIR, TRAIN_CONFIG_NAME, Trainer
 
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} is a file; give a folder for the run")
-    if not resume and (out / CHECKPOINT_NAME).exists():
-        raise ConfigError(f"{str(out)!r} already holds a training run; pass --resume to continue it, or choose another --out")
     if config is None and resume and (out / TRAIN_CONFIG_NAME).is_file():
         config = out / TRAIN_CONFIG_NAME
     settings = TrainConfig.from_file(config) if config is not None else TrainConfig()

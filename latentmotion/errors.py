@@ -26,5 +26,9 @@ class CheckpointError(LatentMotionError):
     """A checkpoint, basis or pipeline file that is missing, corrupt or from another configuration."""
 
 
+class TrainingError(LatentMotionError):
+    """Training that cannot go on, e.g. a loss that became NaN or infinite."""
+
+
 class DatasetError(LatentMotionError):
     """A dataset folder without usable videos, or with unreadable or too-short videos."""

@@ -494,6 +494,9 @@ def load_motion_weights(motion: MotionGenerator, path: Path) -> None:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"motion weights {path} are corrupt or truncated: {error}") from error
+    broken = sorted(name for name, tensor in state.items() if tensor.is_floating_point() and not torch.isfinite(tensor).all())
+    if broken:
+        raise CheckpointError(f"motion weights {path} hold NaN or infinite values ({', '.join(broken)}); the training that wrote them diverged")
     try:
         motion.load_state_dict(state, strict=True)
     except RuntimeError as error:

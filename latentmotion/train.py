@@ -39,16 +39,15 @@ from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
 from latentmotion.config import TrainConfig, flatten
 from latentmotion.discriminators import VideoDiscriminator
-from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.errors import CheckpointError, ConfigError, TrainingError
 from latentmotion.modes import MODES
 from latentmotion.motion import MotionConfig, MotionGenerator, MotionOutput
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.progress import progress_bar
 from latentmotion.rendering import render
+from latentmotion.run_folder import CHECKPOINT_NAME, RunFolder
 from latentmotion.streams import Stream, stream_generator
 
-CHECKPOINT_NAME = "checkpoint.pt"
-LOG_NAME = "log.jsonl"
 BASIS_FILE = "basis.safetensors"
 TRAIN_CONFIG_NAME = "train_config.json"
 PIPELINE_DIR = "pipeline"
@@ -205,13 +204,26 @@ class Trainer:
             raise ConfigError(
                 f"video_discriminator.pack {pack} must divide the batch of each process ({self.batch}); choose a data.batch_size that is a multiple of it"
             )
+        self.folder = RunFolder(self.out_dir)
         if self.dist.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.folder.lock()
+        try:
+            if self.dist.is_main:  # cheap checks first: nothing is fitted or written for a run that cannot start
+                self.folder.check_start(resume=resume)
+                self.folder.remove_temporary_files()
+            self._set_up(backend, basis, dataset, resume)
+        except BaseException:
+            self.folder.abandon()
+            raise
 
+    def _set_up(self, backend: ImageGeneratorBackend | None, basis: PCABasis | None, dataset: torch.utils.data.Dataset | None, resume: bool) -> None:
+        """Build the backend, the data, the basis, the networks and their optimisers; resume."""
         from latentmotion.plugins import get_backend
 
+        config = self.config
         self.backend = (backend or get_backend(config.backend, **config.backend_options)).freeze().to(self.device)
-        self.d_resolution = min(data.resolution, self.backend.resolution)
+        self.d_resolution = min(config.data.resolution, self.backend.resolution)
+        self._clip_dataset = SeededClips(dataset if dataset is not None else self._dataset())
         self.mode = MODES[config.mode](config, resolution=self.d_resolution)
         self.basis = self._basis(basis, resume)
         with torch.random.fork_rng(devices=[]):  # initial weights depend on the seed only
@@ -225,8 +237,6 @@ class Trainer:
         self.rng = stream_generator(config.run.seed, Stream.TRAINING, index=self.dist.rank)
         self.step = 0
         self.clips_seen = 0
-        dataset = dataset if dataset is not None else self._dataset()
-        self._clip_dataset = SeededClips(dataset)
         if resume:
             self.load_checkpoint()
         self._wrapped = self._wrap_distributed()
@@ -360,6 +370,7 @@ class Trainer:
         record["g/mi"] = options.mi_weight * losses.mutual_information_loss(motion.noise_reconstruction, motion.noise)
         record["g/smooth"] = options.smoothness_weight * losses.smoothness_loss(motion.pre_activations)
         total = sum(record.values())
+        self._check_finite("generator", record)
         self._update("motion", total)
         self._freeze_discriminators(False)
         return {"g/total": total.item(), **{k: v.item() for k, v in record.items()}}
@@ -379,12 +390,26 @@ class Trainer:
         video_loss = losses.ralsgan_discriminator_loss(real_v, fake_v)
         views = self.mode.video_view(real), self.mode.video_view(fake)
         penalty = losses.gradient_penalty(video_d, *views, weight=self.config.video_discriminator.gp_weight, generator=self.rng)
+        self._check_finite("video discriminator", {"d/video": video_loss, "d/gp": penalty})
         self._update("video_d", video_loss + penalty)
         image_losses = self.mode.discriminator_losses(self._wrapped["image_d"], real, fake, generator=self.rng)
+        self._check_finite("image discriminator", image_losses)
         if image_losses:
             self._update("image_d", sum(image_losses.values()))
         self.mode.after_discriminator_step(self.image_d)
         return {"d/video": video_loss.item(), "d/gp": penalty.item(), **{k: v.item() for k, v in image_losses.items()}}
+
+    def _check_finite(self, network: str, record: dict[str, torch.Tensor]) -> None:
+        """Stop before a non-finite loss reaches the weights; the last checkpoint stays the last good state."""
+        bad = {name: value.item() for name, value in record.items() if not torch.isfinite(value)}
+        if bad:
+            checkpoint = self.out_dir / CHECKPOINT_NAME
+            kept = f"the checkpoint {checkpoint} is intact" if checkpoint.is_file() else "no checkpoint was written yet"
+            raise TrainingError(
+                f"the {network} loss became non-finite at iteration {self.step + 1} "
+                f"({', '.join(f'{name}={value}' for name, value in bad.items())}); {kept}. "
+                "Lower optim.lr or optim.d_lr, or check the data and the backend's outputs"
+            )
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
         """One optimiser step of network `name` on `loss`."""
@@ -409,6 +434,12 @@ class Trainer:
         Returns:
             The trained pipeline (also saved to `out_dir/pipeline` by the main process).
         """
+        try:
+            return self._train()
+        finally:
+            self.folder.unlock()
+
+    def _train(self) -> LatentMotionPipeline:
         run = self.config.run
         clips = self._clips()
         with progress_bar("training", total=run.steps, done=self.step, enabled=self.progress and self.dist.is_main) as advance:
@@ -420,7 +451,7 @@ class Trainer:
                 record.update(self.discriminator_step(real))
                 self.step += 1
                 if self.dist.is_main and (self.step % run.log_every == 0 or self.step == run.steps):
-                    self._log({"step": self.step, **record, "seconds": time.perf_counter() - started})
+                    self.folder.append_log({"step": self.step, **record, "seconds": time.perf_counter() - started})
                 if run.preview_every and self.step % run.preview_every == 0 and self.dist.is_main:
                     self.write_preview()
                 if self.step % run.checkpoint_every == 0 or self.step == run.steps:
@@ -452,10 +483,6 @@ class Trainer:
         path = self.out_dir / PREVIEW_DIR / f"step-{self.step:07d}.png"
         path.parent.mkdir(exist_ok=True)
         return write_grid(path, videos.cpu())
-
-    def _log(self, record: dict[str, float]) -> None:
-        with (self.out_dir / LOG_NAME).open("a") as log:
-            log.write(json.dumps(record) + "\n")
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -520,8 +547,13 @@ class Trainer:
             self.step, self.clips_seen = int(state["step"]), int(state["clips_seen"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise CheckpointError(f"checkpoint {path} does not fit this run's networks: {type(error).__name__}: {error}") from error
+        if self.step > self.config.run.steps:
+            raise ConfigError(
+                f"the run in {str(self.out_dir)!r} is already at iteration {self.step}, past run.steps={self.config.run.steps}; "
+                "set a larger run.steps to train further"
+            )
         if self.dist.is_main:
-            _truncate_log(self.out_dir / LOG_NAME, self.step)
+            self.folder.truncate_log(step=self.step)
 
 
 def _trainable(module: nn.Module) -> list[nn.Parameter]:
@@ -541,15 +573,6 @@ def _upgrade_checkpoint(state: Any, path: Path) -> dict[str, Any]:
         "networks": {name: state.get(name) for name in names},
         "optimizers": {name: state.get(key) for name, key in names.items()},
     }
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop log lines written after the checkpoint a run resumes from."""
-    if not path.is_file():
-        return
-    lines = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-    with atomic_path(path) as temp:
-        temp.write_text("".join(line + "\n" for line in lines))
 
 
 def _setup_distributed(device: str) -> _Distributed:
