@@ -103,7 +103,7 @@ class LatentMotionPipeline:
         basis.check_compatible(backend.latent_space)
         if motion.config.latent_dim != backend.latent_space.total_dim:
             raise ShapeError(
-                f"motion generator works on {motion.config.latent_dim}-d codes but backend {backend.name!r} "
+                f"motion generator works on {motion.config.latent_dim}-d codes but backend {backend.label!r} "
                 f"takes {backend.latent_space.total_dim}-d codes"
             )
         self.backend = backend
@@ -262,7 +262,7 @@ class LatentMotionPipeline:
     ) -> str:
         """Upload this pipeline to a Hub repo with a generated model card (see [latentmotion.hub][]).
 
-        Backend weights the config names by a local path are uploaded with it, so that the repo id
+        Local files named by the backend's file options are uploaded with it, so that the repo id
         alone loads everything.
 
         Args:
@@ -284,6 +284,11 @@ class LatentMotionPipeline:
         """
         from latentmotion import __version__
 
+        if not self.backend.name:
+            raise ConfigError(
+                f"the {self.backend.label} backend was built directly, not by latentmotion.get_backend, so nothing records "
+                "how to rebuild it: build it with latentmotion.get_backend(name, **options)"
+            )
         return {
             "format_version": FORMAT_VERSION,
             "backend": {"name": self.backend.name, "options": self.backend.options},
