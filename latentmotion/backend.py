@@ -134,7 +134,7 @@ class ImageGeneratorBackend(nn.Module, abc.ABC):
         """
         from latentmotion.inversion import project
 
-        return project(self, images, steps=steps, generator=generator)
+        return project(self, images, steps=steps, generator=generator).codes
 
     def freeze(self) -> ImageGeneratorBackend:
         """Put the generator in eval mode with every weight frozen; gradients still reach the latents.
