@@ -8,6 +8,7 @@ sample it, and register a factory for it through the `register_backends` hook.
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import torch
 from torch import nn
 

@@ -17,7 +17,13 @@ import latentmotion
 from latentmotion.basis import PCABasis
 from latentmotion.errors import CheckpointError, ConfigError, HubError
 from latentmotion.hookspecs import hookimpl
-from latentmotion.hub import BUNDLE_DIR, bundle_backend_files, fetch, is_repo_id, resolve_backend_options
+from latentmotion.hub import (
+    BUNDLE_DIR,
+    bundle_backend_files,
+    fetch,
+    is_repo_id,
+    resolve_backend_options,
+)
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.plugins import pm

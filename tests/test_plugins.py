@@ -8,7 +8,12 @@ import torch
 import latentmotion
 from latentmotion import plugins
 from latentmotion.backend import LatentSpace
-from latentmotion.errors import ConfigError, LatentMotionError, ShapeError, UnknownBackendError
+from latentmotion.errors import (
+    ConfigError,
+    LatentMotionError,
+    ShapeError,
+    UnknownBackendError,
+)
 from latentmotion.hookspecs import hookimpl
 from latentmotion.module_backend import ModuleBackend
 
