@@ -7,6 +7,7 @@ import torch
 from latentmotion_biggan.backend import BigGANBackend, load_backend
 from latentmotion_biggan.weights import load_network
 
+import latentmotion
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.errors import ConfigError, ShapeError
 
@@ -116,10 +117,10 @@ def test_load_backend_needs_a_source() -> None:
         load_backend()
 
 
-def test_options_rebuild_the_same_backend(tiny_checkpoint: Path) -> None:
-    backend = load_backend(tiny_checkpoint, truncation=0.7, classes="lion")
-    assert backend.options == {"source": str(tiny_checkpoint.resolve()), "revision": None, "truncation": 0.7, "classes": ["lion"]}
-    rebuilt = load_backend(**backend.options)
+def test_options_rebuild_the_same_backend(registered: None, tiny_checkpoint: Path) -> None:
+    backend = latentmotion.get_backend("biggan", source=tiny_checkpoint, truncation=0.7, classes="lion")
+    assert backend.options == {"source": str(tiny_checkpoint.resolve()), "truncation": 0.7, "classes": "lion"}
+    rebuilt = latentmotion.get_backend("biggan", **backend.options)
     codes = backend.sample_latents(2, generator=torch.Generator().manual_seed(0))
     assert torch.equal(rebuilt.sample_latents(2, generator=torch.Generator().manual_seed(0)), codes)
     assert torch.equal(rebuilt.synthesize(codes), backend.synthesize(codes))
