@@ -44,11 +44,12 @@ PLOT_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (1
 
 
 class Device(str, enum.Enum):
-    """Where a command computes: `auto` is CUDA when torch sees a GPU, else the CPU."""
+    """Where a command computes: `auto` is CUDA when torch sees a GPU, else Apple's MPS when available, else the CPU."""
 
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+    mps = "mps"
 
 
 class Mode(str, enum.Enum):
@@ -473,13 +474,11 @@ def _track(items: Sequence[Item], description: str) -> Iterator[Item]:
     yield from track(items, description=description, console=Console(stderr=True), transient=True)
 
 
-def _device(choice: Device) -> str:
-    """The torch device a `--device` choice means here."""
-    import torch
+def _device(choice: Device) -> "torch.device":
+    """The torch device a `--device` choice means here (see [resolve_device][latentmotion.devices.resolve_device])."""
+    from latentmotion.devices import resolve_device
 
-    if choice is Device.cuda and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but torch sees no CUDA device; use --device cpu")
-    return "cuda" if choice is Device.cuda or (choice is Device.auto and torch.cuda.is_available()) else "cpu"
+    return resolve_device(choice.value)
 
 
 def _parse_options(items: list[str] | None) -> dict[str, Any]:

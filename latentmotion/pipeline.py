@@ -24,6 +24,7 @@ from latentmotion import hub
 from latentmotion.atomic import atomic_path
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
+from latentmotion.devices import resolve_device
 from latentmotion.errors import CheckpointError, ConfigError, ShapeError
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.rendering import render
@@ -327,7 +328,8 @@ class LatentMotionPipeline:
             revision: Hub branch, tag or commit.
             cache_dir: Hub cache folder (default: the Hub's).
             local_files_only: Use only the Hub cache, never the network.
-            device: Where to put the backend and motion generator (default: CPU).
+            device: Where to put the backend and motion generator, as
+                [resolve_device][latentmotion.devices.resolve_device] takes it (`"auto"`, `"cuda:1"`, ...); default: CPU.
 
         Returns:
             The pipeline, with strictly checked weights.
@@ -338,7 +340,7 @@ class LatentMotionPipeline:
         config = read_config(directory)
         backend = get_backend(config["backend"]["name"], **hub.resolve_backend_options(config["backend"].get("options", {}), directory))
         if device is not None:
-            backend.to(device)
+            backend.to(resolve_device(device))
         basis = PCABasis.load(directory / BASIS_NAME)
         motion_config = MotionConfig(**config["motion"])
         motion = MotionGenerator(motion_config, basis=basis.scaled(motion_config.n_components))
