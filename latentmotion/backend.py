@@ -65,8 +65,6 @@ class ImageGeneratorBackend(nn.Module, abc.ABC):
         options: The keyword arguments that rebuild this backend through
             `latentmotion.get_backend(name, **options)`, set by `get_backend`; saved with trained
             pipelines. File options naming local paths are recorded as absolute paths.
-        file_options: Names of the factory options whose values are files or folders (a local
-            path, or a Hub repo id): `push_to_hub` uploads the local ones with a pipeline.
     """
 
     name: str
@@ -74,6 +72,9 @@ class ImageGeneratorBackend(nn.Module, abc.ABC):
     resolution: int
     options: dict[str, Any]
     file_options: tuple[str, ...] = ()
+    """Names of the factory options whose values are files or folders: a local path, or a Hub
+    repo id (e.g. `("source",)`). `get_backend` records local ones as absolute paths, and
+    `push_to_hub` uploads them with a pipeline; no other option is ever uploaded."""
 
     def __init__(self) -> None:
         super().__init__()
