@@ -178,8 +178,8 @@ def fit_basis(
 
     _check_output(output, BASIS_SUFFIXES)
     with _status(f"loading backend {backend}"):
-        generator = get_backend(backend, **_parse_options(backend_option)).to(_device(device))
-    basis = PCABasis.fit(generator, n_samples=samples, batch_size=batch_size, n_components=components, seed=seed, progress=True)
+        built = get_backend(backend, **_parse_options(backend_option)).to(_device(device))
+    basis = PCABasis.fit(built, n_samples=samples, batch_size=batch_size, n_components=components, seed=seed, progress=True)
     basis.save(output)
     result = {
         "output": str(output),
