@@ -46,24 +46,40 @@ class LatentSpace:
 class ImageGeneratorBackend(nn.Module, abc.ABC):
     """A frozen, differentiable image generator with a declared latent space.
 
-    Subclasses set `latent_space`, `resolution` and `options` in `__init__` and implement
+    Subclasses set `latent_space` and `resolution` in `__init__` and implement
     [sample_latents][latentmotion.backend.ImageGeneratorBackend.sample_latents] and
     [synthesize][latentmotion.backend.ImageGeneratorBackend.synthesize]. Generators with noise
     inputs also implement [sample_noise][latentmotion.backend.ImageGeneratorBackend.sample_noise],
-    so that one noise draw can be shared by all frames of a video.
+    so that one noise draw can be shared by all frames of a video. A backend whose factory takes
+    files (weights, a checkpoint) declares those options in `file_options`.
+
+    A backend does not name itself: [get_backend][latentmotion.plugins.get_backend] stamps the
+    registered `name` on it and records the factory's keyword arguments as its `options`, which
+    is what a saved pipeline stores to rebuild it.
 
     Attributes:
-        name: The registered backend name, e.g. `"stylegan2"`.
+        name: The registered backend name, e.g. `"stylegan2"`, set by `get_backend` (`""` for
+            a backend built without the registry, which a pipeline cannot save).
         latent_space: The latent space of this generator.
         resolution: Side of the square images it renders, in pixels.
-        options: JSON-serialisable keyword arguments that rebuild this backend through
-            `latentmotion.get_backend(name, **options)`; saved with trained pipelines.
+        options: The keyword arguments that rebuild this backend through
+            `latentmotion.get_backend(name, **options)`, set by `get_backend`; saved with trained
+            pipelines. File options naming local paths are recorded as absolute paths.
     """
 
     name: str
     latent_space: LatentSpace
     resolution: int
     options: dict[str, Any]
+    file_options: tuple[str, ...] = ()
+    """Names of the factory options whose values are files or folders: a local path, or a Hub
+    repo id (e.g. `("source",)`). `get_backend` records local ones as absolute paths, and
+    `push_to_hub` uploads them with a pipeline; no other option is ever uploaded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = ""
+        self.options = {}
 
     @abc.abstractmethod
     def sample_latents(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -119,7 +135,7 @@ class ImageGeneratorBackend(nn.Module, abc.ABC):
         """
         from latentmotion.inversion import project
 
-        return project(self, images, steps=steps, generator=generator)
+        return project(self, images, steps=steps, generator=generator).codes
 
     def freeze(self) -> ImageGeneratorBackend:
         """Put the generator in eval mode with every weight frozen; gradients still reach the latents.
@@ -130,6 +146,11 @@ class ImageGeneratorBackend(nn.Module, abc.ABC):
         self.eval()
         self.requires_grad_(False)
         return self
+
+    @property
+    def label(self) -> str:
+        """The backend's name for messages: the registered name, else its class name."""
+        return self.name or type(self).__name__
 
     @property
     def device(self) -> torch.device:
@@ -149,7 +170,7 @@ class ImageGeneratorBackend(nn.Module, abc.ABC):
         expected = self.latent_space.total_dim
         if latents.ndim != 2 or latents.shape[1] != expected:
             raise ShapeError(
-                f"backend {self.name!r} expects latents of shape [N, {expected}] "
+                f"backend {self.label!r} expects latents of shape [N, {expected}] "
                 f"(latent space {self.latent_space.name!r}), got {list(latents.shape)}"
             )
 
@@ -162,6 +183,6 @@ class ImageGeneratorBackend(nn.Module, abc.ABC):
         r = self.resolution
         if images.ndim != 4 or tuple(images.shape[1:]) != (3, r, r):
             raise ShapeError(
-                f"backend {self.name!r} renders [N, 3, {r}, {r}] images; got {list(images.shape)}: "
+                f"backend {self.label!r} renders [N, 3, {r}, {r}] images; got {list(images.shape)}: "
                 f"resize or crop the images to {r}x{r} first"
             )

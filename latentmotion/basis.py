@@ -156,7 +156,7 @@ class PCABasis:
                 codes = backend.sample_latents(min(batch_size, n_samples - start), generator=generator)
                 if codes.ndim != 2 or codes.shape[1] != space.total_dim:
                     raise ShapeError(
-                        f"backend {backend.name!r} sample_latents returned {list(codes.shape)}, "
+                        f"backend {backend.label!r} sample_latents returned {list(codes.shape)}, "
                         f"expected [N, {space.total_dim}] for its latent space {space.name!r}"
                     )
                 yield codes

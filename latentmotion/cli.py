@@ -43,11 +43,12 @@ PLOT_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (1
 
 
 class Device(str, enum.Enum):
-    """Where a command computes: `auto` is CUDA when torch sees a GPU, else the CPU."""
+    """Where a command computes: `auto` is CUDA when torch sees a GPU, else Apple's MPS when available, else the CPU."""
 
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+    mps = "mps"
 
 
 class UserErrorGroup(TyperGroup):
@@ -169,8 +170,8 @@ def fit_basis(
 
     _check_output(output, BASIS_SUFFIXES)
     with progress_bar(f"loading backend {backend}", transient=True):
-        generator = get_backend(backend, **_parse_options(backend_option)).to(_device(device))
-    basis = PCABasis.fit(generator, n_samples=samples, batch_size=batch_size, n_components=components, seed=seed, progress=True)
+        built = get_backend(backend, **_parse_options(backend_option)).to(_device(device))
+    basis = PCABasis.fit(built, n_samples=samples, batch_size=batch_size, n_components=components, seed=seed, progress=True)
     basis.save(output)
     result = {
         "output": str(output),
@@ -412,13 +413,11 @@ def _report(result: dict[str, Any], as_json: bool, lines: Iterable[str]) -> None
             typer.echo(line)
 
 
-def _device(choice: Device) -> str:
-    """The torch device a `--device` choice means here."""
-    import torch
+def _device(choice: Device) -> "torch.device":
+    """The torch device a `--device` choice means here (see [resolve_device][latentmotion.devices.resolve_device])."""
+    from latentmotion.devices import resolve_device
 
-    if choice is Device.cuda and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but torch sees no CUDA device; use --device cpu")
-    return "cuda" if choice is Device.cuda or (choice is Device.auto and torch.cuda.is_available()) else "cpu"
+    return resolve_device(choice.value)
 
 
 def _parse_setting(item: str, *, what: str = "option") -> tuple[str, Any]:

@@ -55,12 +55,10 @@ def _unit_interval(instance: Any, attribute: attrs.Attribute, value: Any) -> Non
         raise ConfigError(f"{attribute.name} must lie in [0, 1], got {value}")
 
 
-def _one_of(*choices: str) -> Any:
-    def validate(instance: Any, attribute: attrs.Attribute, value: str) -> None:
-        if value not in choices:
-            raise ConfigError(f"{attribute.name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-
-    return validate
+def _device_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    kind, _, index = value.partition(":")
+    if value != "auto" and (kind not in ("cpu", "cuda", "mps") or (index and not index.isdigit())):
+        raise ConfigError(f"{attribute.name} must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {value!r}")
 
 
 def _betas(instance: Any, attribute: attrs.Attribute, value: tuple[float, float]) -> None:
@@ -211,7 +209,8 @@ class RunOptions:
         checkpoint_every: Iterations between checkpoints.
         log_every: Iterations between log lines.
         preview_every: Iterations between preview grids (0 = none).
-        device: `"auto"`, `"cpu"`, `"cuda"` or `"mps"`.
+        device: `"auto"`, `"cpu"`, `"cuda"` (each process its own GPU under `torchrun`),
+            `"cuda:1"` or `"mps"`; see [resolve_device][latentmotion.devices.resolve_device].
     """
 
     steps: int = attrs.field(default=10_000, validator=_non_negative)
@@ -219,7 +218,7 @@ class RunOptions:
     checkpoint_every: int = attrs.field(default=1000, validator=_positive)
     log_every: int = attrs.field(default=10, validator=_positive)
     preview_every: int = attrs.field(default=500, validator=_non_negative)
-    device: str = attrs.field(default="auto", validator=_one_of("auto", "cpu", "cuda", "mps"))
+    device: str = attrs.field(default="auto", validator=_device_name)
 
 
 def _mode_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:

@@ -32,3 +32,7 @@ class TrainingError(LatentMotionError):
 
 class DatasetError(LatentMotionError):
     """A dataset folder without usable videos, or with unreadable or too-short videos."""
+
+
+class HubError(CheckpointError):
+    """A Hub repo, revision or file that cannot be fetched: missing, private, gated, or not in the cache while offline."""

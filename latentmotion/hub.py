@@ -1,31 +1,37 @@
-"""The Hugging Face Hub side of pipelines: download through the Hub cache, push with a model card.
+"""The Hugging Face Hub side of latentmotion: fetch backend weights, download and push pipelines.
+
+[fetch][latentmotion.hub.fetch] turns a backend's weight option (a local path, or a Hub repo id
+with file names and a revision) into local files; every backend plugin uses it, so that downloads
+go through the Hub cache (`HF_HUB_CACHE`), work offline once cached (`HF_HUB_OFFLINE=1`), and
+fail with one typed error whose message says what to do.
 
 A pipeline on the Hub is a model repo holding the files of a pipeline folder (`config.json`,
-`motion.safetensors`, `basis.safetensors`, a model card `README.md`). Downloads go through the
-Hub cache (`HF_HUB_CACHE`), so a repo fetched once loads offline afterwards (`HF_HUB_OFFLINE=1`).
+`motion.safetensors`, `basis.safetensors`, a model card `README.md`). One id loads everything,
+backend weights included. `config.json` records the backend's options, and those say where its
+weights come from. A backend declares which of its options name files
+([file_options][latentmotion.backend.ImageGeneratorBackend.file_options]); for those:
 
-One id loads everything, backend weights included. `config.json` records the backend's options,
-and those say where its weights come from:
+- a Hub repo id (e.g. BigGAN's `source="osanseviero/BigGAN-deep-128"`) is kept as it is; the
+  backend downloads its weights itself when the pipeline is loaded;
+- a local file or folder cannot travel: `push_to_hub` uploads it with the pipeline, under
+  `backend/<option>/<name>`, and rewrites the option to that relative path. Loading resolves
+  every option starting with `backend/` against the pipeline's folder.
 
-- an option naming another Hub repo (e.g. BigGAN's `source="osanseviero/BigGAN-deep-128"`) is kept
-  as it is; the backend downloads its weights itself when the pipeline is loaded;
-- an option naming a local file or folder (an absolute path) cannot travel: `push_to_hub` uploads
-  that file or folder with the pipeline, under `backend/<option>/<name>`, and rewrites the option
-  to that relative path. Loading resolves every option starting with `backend/` against the
-  pipeline's folder.
+Other options (numbers, names) are kept as they are, whatever they look like.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.errors import CheckpointError, ConfigError, HubError
 
 if TYPE_CHECKING:
     from latentmotion.pipeline import LatentMotionPipeline
@@ -55,6 +61,119 @@ def is_repo_id(name: str) -> bool:
     return bool(slash and org and repo and "/" not in repo and not org.startswith(".") and not repo.startswith("."))
 
 
+def fetch(
+    source: str | os.PathLike[str],
+    *,
+    filenames: Sequence[str] = (),
+    revision: str | None = None,
+    what: str = "weights",
+) -> list[Path]:
+    """Local files from a local path, or from a Hub repo through the Hub cache.
+
+    `source` is local when it exists on disk (a file, or a folder holding `filenames`), else it
+    must be a Hub repo id `"org/name"` whose `filenames` are downloaded (from the cache only while
+    offline). Every Hub failure becomes one [HubError][latentmotion.errors.HubError] whose
+    one-line message says what to do.
+
+    Args:
+        source: A local file or folder, or a Hub repo id `"org/name"`.
+        filenames: Files inside the folder or repo (paths relative to its root); empty when
+            `source` is itself the file.
+        revision: Branch, tag or commit of the Hub repo (default: `main`); Hub repos only.
+        what: What the files are, for error messages (e.g. `"StyleGAN2 checkpoint"`).
+
+    Returns:
+        Absolute local paths (in the Hub cache for a repo): one per entry of `filenames`, or
+        `[source]` when it is empty.
+
+    Raises:
+        ConfigError: `revision` with a local source, or no `filenames` for a Hub repo or folder.
+        CheckpointError: A local source that lacks one of `filenames`, or a source that is
+            neither an existing path nor a Hub repo id.
+        HubError: The repo, revision or a file is missing, private or gated, or not cached while offline.
+    """
+    local = Path(source).expanduser()
+    if local.exists():
+        if revision is not None:
+            raise ConfigError(f"revision={revision!r} applies to Hub repos, but {what} source {str(source)!r} is a local path")
+        if not filenames:
+            if local.is_dir():
+                raise ConfigError(f"{what} source {str(source)!r} is a folder: name the file inside it with filename=")
+            return [local.resolve()]
+        if not local.is_dir():
+            raise ConfigError(f"{what} source {str(source)!r} is a file, but file names inside it were given ({', '.join(filenames)})")
+        paths = [local.resolve() / name for name in filenames]
+        absent = [name for name, path in zip(filenames, paths) if not path.is_file()]
+        if absent:
+            raise CheckpointError(f"{what} folder {local} lacks {', '.join(absent)}; it needs {', '.join(filenames)}")
+        return paths
+    if not is_repo_id(str(source)):
+        raise CheckpointError(f"{what} source {str(source)!r} is neither an existing file or folder nor a Hub repo id 'org/name'")
+    if not filenames:
+        raise ConfigError(f"{what} from Hub repo {str(source)!r} needs the file name inside the repo: give filename=")
+    from huggingface_hub import hf_hub_download
+
+    paths = []
+    for name in filenames:
+        with hub_errors(str(source), revision=revision, filename=name):
+            paths.append(Path(hf_hub_download(str(source), name, revision=revision)))
+    return paths
+
+
+@contextlib.contextmanager
+def hub_errors(repo_id: str, *, revision: str | None, filename: str | None = None) -> Iterator[None]:
+    """Turn the errors `huggingface_hub` raises inside the block into one-line [HubError][latentmotion.errors.HubError]s.
+
+    Args:
+        repo_id: The repo being read.
+        revision: Its branch, tag or commit (None: `main`).
+        filename: The file being downloaded (None: a whole snapshot).
+
+    Yields:
+        Nothing; the block runs the download.
+
+    Raises:
+        HubError: The repo id is invalid; the repo, revision or file does not exist, is private
+            or gated; the files are not (or only partly) in the cache while offline; or the Hub
+            answered with another error.
+    """
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        HFValidationError,
+        IncompleteSnapshotError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    described = f"Hub repo {repo_id!r} (revision {revision or 'main'})"
+    if filename is not None:
+        described = f"{filename!r} of {described}"
+    try:
+        yield
+    except HFValidationError as error:
+        raise HubError(f"{repo_id!r} is not a valid Hub repo id: {_one_line(error)}") from error
+    except GatedRepoError as error:
+        raise HubError(f"Hub repo {repo_id!r} is gated: accept its conditions on its Hub page, then log in with `hf auth login`") from error
+    except RepositoryNotFoundError as error:
+        raise HubError(f"Hub repo {repo_id!r} does not exist, or is private: check the id, or log in with `hf auth login`") from error
+    except RevisionNotFoundError as error:
+        raise HubError(f"Hub repo {repo_id!r} has no branch, tag or commit {revision!r}") from error
+    except IncompleteSnapshotError as error:
+        raise HubError(f"{described} is only partly in the local cache and the Hub cannot be reached: download it again while online") from error
+    except LocalEntryNotFoundError as error:
+        raise HubError(
+            f"{described} is not in the local Hub cache and the Hub cannot be reached (offline mode or no network): "
+            "download it once while online, or unset HF_HUB_OFFLINE"
+        ) from error
+    except EntryNotFoundError as error:
+        raise HubError(f"Hub repo {repo_id!r} (revision {revision or 'main'}) has no file {filename!r}") from error
+    except HfHubHTTPError as error:
+        raise HubError(f"could not download {described}: {_one_line(error)}") from error
+
+
 def download_pipeline(
     repo_id: str,
     *,
@@ -80,21 +199,12 @@ def download_pipeline(
         The snapshot folder in the cache.
 
     Raises:
-        CheckpointError: The repo or revision does not exist, is not in the cache while offline,
-            or lacks one of the `required` files.
+        HubError: The repo or revision does not exist, is private or gated, or is not in the cache while offline.
+        CheckpointError: The repo lacks one of the `required` files.
     """
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import (
-        HfHubHTTPError,
-        HFValidationError,
-        IncompleteSnapshotError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
 
-    described = f"Hub repo {repo_id!r} (revision {revision or 'main'})"
-    try:
+    with hub_errors(repo_id, revision=revision):
         folder = snapshot_download(
             repo_id,
             revision=revision,
@@ -102,25 +212,7 @@ def download_pipeline(
             local_files_only=local_files_only,
             allow_patterns=[*required, *optional, f"{BUNDLE_DIR}/*"],
         )
-    except HFValidationError as error:
-        raise CheckpointError(f"{repo_id!r} is not a valid Hub repo id: {error}") from error
-    except RepositoryNotFoundError as error:
-        raise CheckpointError(
-            f"Hub repo {repo_id!r} does not exist, or is private or gated: check the id, or log in with `hf auth login`"
-        ) from error
-    except RevisionNotFoundError as error:
-        raise CheckpointError(f"Hub repo {repo_id!r} has no branch, tag or commit {revision!r}") from error
-    except IncompleteSnapshotError as error:
-        raise CheckpointError(
-            f"{described} is only partly in the local cache and the Hub cannot be reached: download it again while online"
-        ) from error
-    except LocalEntryNotFoundError as error:
-        raise CheckpointError(
-            f"{described} is not in the local Hub cache and the Hub cannot be reached (offline mode or no network): "
-            "download it once while online, or unset HF_HUB_OFFLINE"
-        ) from error
-    except HfHubHTTPError as error:
-        raise CheckpointError(f"could not download {described}: {_one_line(error)}") from error
+    described = f"Hub repo {repo_id!r} (revision {revision or 'main'})"
     folder = Path(folder)
     missing = [name for name in required if not (folder / name).is_file()]
     if missing:
@@ -163,22 +255,27 @@ def resolve_backend_options(options: dict[str, Any], folder: Path) -> dict[str, 
     return resolved
 
 
-def bundle_backend_files(options: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Copy the local files and folders the backend options name into `folder/backend/`.
+def bundle_backend_files(options: dict[str, Any], folder: Path, *, file_options: Sequence[str]) -> dict[str, Any]:
+    """Copy the local files and folders the backend's file options name into `folder/backend/`.
 
     Args:
         options: `config["backend"]["options"]` of the pipeline to upload.
         folder: The folder being uploaded.
+        file_options: The options that name files (the backend's
+            [file_options][latentmotion.backend.ImageGeneratorBackend.file_options]); no other
+            option is copied, whatever its value.
 
     Returns:
-        The options, each absolute path replaced by its `backend/<option>/<name>` copy.
+        The options, each local path of a file option replaced by its `backend/<option>/<name>`
+        copy; Hub repo ids are kept.
 
     Raises:
-        ConfigError: An option names an absolute path that does not exist.
+        ConfigError: A file option names a local path that does not exist.
     """
     bundled = dict(options)
-    for key, value in options.items():
-        if not (isinstance(value, str) and os.path.isabs(value)):
+    for key in file_options:
+        value = options.get(key)
+        if value is None or (isinstance(value, str) and is_repo_id(value) and not Path(value).exists()):
             continue
         source = Path(value)
         if not source.exists():
@@ -283,7 +380,7 @@ def push_to_hub(
     with tempfile.TemporaryDirectory(prefix="latentmotion-push-") as temp:
         folder = pipeline.save_pretrained(temp)
         config = json.loads((folder / CONFIG_NAME).read_text())
-        config["backend"]["options"] = bundle_backend_files(config["backend"]["options"], folder)
+        config["backend"]["options"] = bundle_backend_files(config["backend"]["options"], folder, file_options=pipeline.backend.file_options)
         (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
         (folder / MODEL_CARD_NAME).write_text(model_card(config, repo_id=repo_id))
         try:

@@ -1,6 +1,6 @@
 """Turn any `nn.Module` image generator into a backend: the custom-GAN path.
 
-Wrap a generator that maps `[N, D]` codes to `[N, 3, H, W]` images in `[-1, 1]` with
+Wrap a network that maps `[N, D]` codes to `[N, 3, H, W]` images in `[-1, 1]` with
 [ModuleBackend][latentmotion.module_backend.ModuleBackend], declare its latent space and how to
 sample it, and register a factory for it through the `register_backends` hook.
 """
@@ -8,7 +8,6 @@ sample it, and register a factory for it through the `register_backends` hook.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import nn
@@ -19,39 +18,37 @@ Sampler = Callable[[int, "torch.Generator | None"], torch.Tensor]
 
 
 class ModuleBackend(ImageGeneratorBackend):
-    """A backend around a plain `nn.Module` generator.
+    """A backend around a plain `nn.Module` network.
 
     Args:
-        name: Registered backend name.
-        generator: Module called as `generator(latents)` (or `generator(latents, noise=noise)` when
+        network: Module called as `network(latents)` (or `network(latents, noise=noise)` when
             `noise_shapes` is given), returning `[N, 3, resolution, resolution]` in `[-1, 1]`.
-        latent_space: The space `generator` takes codes from.
+        latent_space: The space `network` takes codes from.
         resolution: Side of the rendered images, in pixels.
-        sampler: `sampler(n, generator)` draws `[n, total_dim]` content codes on CPU; default
-            standard normal codes.
-        noise_shapes: Per-image shapes of the generator's noise inputs (empty: none).
-        options: JSON-serialisable keyword arguments that rebuild this backend via `get_backend`.
+        sampler: `sampler(n, generator)` draws `[n, total_dim]` content codes on CPU with the
+            random number generator `generator`; default standard normal codes.
+        noise_shapes: Per-image shapes of the network's noise inputs (empty: none).
+        file_options: The factory options that name files (see
+            [file_options][latentmotion.backend.ImageGeneratorBackend.file_options]).
     """
 
     def __init__(
         self,
         *,
-        name: str,
-        generator: nn.Module,
+        network: nn.Module,
         latent_space: LatentSpace,
         resolution: int,
         sampler: Sampler | None = None,
         noise_shapes: list[tuple[int, ...]] | None = None,
-        options: dict[str, Any] | None = None,
+        file_options: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
-        self.name = name
-        self.generator = generator
+        self.network = network
         self.latent_space = latent_space
         self.resolution = resolution
         self.sampler = sampler
         self.noise_shapes = [tuple(shape) for shape in noise_shapes or []]
-        self.options = dict(options or {})
+        self.file_options = tuple(file_options)
 
     def sample_latents(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw `[n, total_dim]` content codes (see the base class).
@@ -70,7 +67,7 @@ class ModuleBackend(ImageGeneratorBackend):
         return codes.to(self.device)
 
     def sample_noise(self, n: int, *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-        """Draw the generator's noise inputs for `n` images.
+        """Draw the network's noise inputs for `n` images.
 
         Args:
             n: Number of images.
@@ -93,5 +90,5 @@ class ModuleBackend(ImageGeneratorBackend):
         """
         self.check_latents(latents)
         if self.noise_shapes:
-            return self.generator(latents, noise=noise)
-        return self.generator(latents)
+            return self.network(latents, noise=noise)
+        return self.network(latents)

@@ -26,6 +26,7 @@ from latentmotion import hub
 from latentmotion.atomic import atomic_path
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
+from latentmotion.devices import resolve_device
 from latentmotion.errors import CheckpointError, ConfigError, ShapeError
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.rendering import render
@@ -125,7 +126,7 @@ class LatentMotionPipeline:
         basis.check_compatible(backend.latent_space)
         if motion.config.latent_dim != backend.latent_space.total_dim:
             raise ShapeError(
-                f"motion generator works on {motion.config.latent_dim}-d codes but backend {backend.name!r} "
+                f"motion generator works on {motion.config.latent_dim}-d codes but backend {backend.label!r} "
                 f"takes {backend.latent_space.total_dim}-d codes"
             )
         self.backend = backend
@@ -326,7 +327,7 @@ class LatentMotionPipeline:
     ) -> str:
         """Upload this pipeline to a Hub repo with a generated model card (see [latentmotion.hub][]).
 
-        Backend weights the config names by a local path are uploaded with it, so that the repo id
+        Local files named by the backend's file options are uploaded with it, so that the repo id
         alone loads everything.
 
         Args:
@@ -348,6 +349,11 @@ class LatentMotionPipeline:
         """
         from latentmotion import __version__
 
+        if not self.backend.name:
+            raise ConfigError(
+                f"the {self.backend.label} backend was built directly, not by latentmotion.get_backend, so nothing records "
+                "how to rebuild it: build it with latentmotion.get_backend(name, **options)"
+            )
         return {
             "format_version": FORMAT_VERSION,
             "backend": {"name": self.backend.name, "options": self.backend.options},
@@ -387,7 +393,8 @@ class LatentMotionPipeline:
             revision: Hub branch, tag or commit.
             cache_dir: Hub cache folder (default: the Hub's).
             local_files_only: Use only the Hub cache, never the network.
-            device: Where to put the backend and motion generator (default: CPU).
+            device: Where to put the backend and motion generator, as
+                [resolve_device][latentmotion.devices.resolve_device] takes it (`"auto"`, `"cuda:1"`, ...); default: CPU.
             dtype: Floating-point type the frames are rendered in, e.g. `torch.bfloat16`
                 (default: float32); see [to][latentmotion.pipeline.LatentMotionPipeline.to].
 
@@ -400,7 +407,7 @@ class LatentMotionPipeline:
         config = read_config(directory)
         backend = get_backend(config["backend"]["name"], **hub.resolve_backend_options(config["backend"].get("options", {}), directory))
         if device is not None:
-            backend.to(device)
+            backend.to(resolve_device(device))
         basis = PCABasis.load(directory / BASIS_NAME)
         motion_config = MotionConfig(**config["motion"])
         motion = MotionGenerator(motion_config, basis=basis.scaled(motion_config.n_components))

@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -126,7 +127,11 @@ def backends() -> dict[str, BackendInfo]:
 
 
 def get_backend(name: str, **options: Any) -> ImageGeneratorBackend:
-    """Build a registered backend, frozen and ready to render.
+    """Build a registered backend, frozen and ready to render, with its name and options stamped on it.
+
+    Whatever the factory sets, the backend's `name` becomes `name` and its `options` the keyword
+    arguments given here (see [stamp][latentmotion.plugins.stamp]): a saved pipeline records
+    exactly what rebuilds it.
 
     Args:
         name: Backend name, e.g. `"tiny"` or `"stylegan2"`.
@@ -135,8 +140,6 @@ def get_backend(name: str, **options: Any) -> ImageGeneratorBackend:
     Returns:
         The backend, in eval mode with frozen weights.
     """
-    from latentmotion.backend import ImageGeneratorBackend
-
     available = backends()
     if name not in available:
         close = difflib.get_close_matches(name, available, n=3)
@@ -145,10 +148,57 @@ def get_backend(name: str, **options: Any) -> ImageGeneratorBackend:
             f"unknown backend {name!r}; available: {', '.join(available) or 'none'}.{hint} "
             f"Install a plugin (e.g. pip install latentmotion-{name}) to add one."
         )
-    backend = available[name].factory(**options)
+    return build_backend(name, available[name].factory, **options)
+
+
+def build_backend(name: str, factory: Callable[..., ImageGeneratorBackend], /, **options: Any) -> ImageGeneratorBackend:
+    """Call a backend factory, stamp `name` and `options` on the result, and freeze it.
+
+    This is what [get_backend][latentmotion.plugins.get_backend] does with a registered factory;
+    [check_backend][latentmotion.testing.check_backend] calls it on factories not yet registered.
+
+    Args:
+        name: The name to stamp.
+        factory: `factory(**options)` returns an [ImageGeneratorBackend][latentmotion.backend.ImageGeneratorBackend].
+        **options: Keyword arguments of the factory.
+
+    Returns:
+        The backend, in eval mode with frozen weights.
+
+    Raises:
+        LatentMotionError: The factory returned something else than a backend.
+    """
+    from latentmotion.backend import ImageGeneratorBackend
+
+    backend = factory(**options)
     if not isinstance(backend, ImageGeneratorBackend):
         raise LatentMotionError(f"the factory of backend {name!r} returned {type(backend).__name__}, not an ImageGeneratorBackend")
-    return backend.freeze()
+    return stamp(backend, name, options).freeze()
+
+
+def stamp(backend: ImageGeneratorBackend, name: str, options: dict[str, Any]) -> ImageGeneratorBackend:
+    """Set a backend's `name` and record the factory's keyword arguments as its `options`.
+
+    A file option (one of the backend's `file_options`) naming an existing local path is recorded
+    as that path made absolute, so that a saved pipeline finds it from any working folder and
+    `push_to_hub` can upload it; Hub repo ids and every other option are recorded as given.
+
+    Args:
+        backend: A backend a factory just built.
+        name: Its registered name.
+        options: The keyword arguments the factory was called with.
+
+    Returns:
+        `backend`.
+    """
+    recorded = dict(options)
+    for key in backend.file_options:
+        value = recorded.get(key)
+        if isinstance(value, (str, os.PathLike)) and Path(value).expanduser().exists():
+            recorded[key] = str(Path(value).expanduser().resolve())
+    backend.name = name
+    backend.options = recorded
+    return backend
 
 
 def _core_version() -> str:

@@ -87,12 +87,10 @@ def tiny_backend(*, resolution: int = 32, dim: int = 16, channels: int = 32, see
             return net.mapping(z.to(net.stem.weight.device))
 
     return ModuleBackend(
-        name="tiny",
-        generator=net,
+        network=net,
         latent_space=LatentSpace("w", dim, description="w = mapping(z), z ~ N(0, I)"),
         resolution=resolution,
         sampler=sample_w,
         noise_shapes=[(1, 4, 4)],
-        options={"resolution": resolution, "dim": dim, "channels": channels, "seed": seed},
     )
 

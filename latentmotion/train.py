@@ -38,6 +38,7 @@ from latentmotion.augment import reverse_time
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
 from latentmotion.config import TrainConfig, flatten
+from latentmotion.devices import resolve_device
 from latentmotion.discriminators import VideoDiscriminator
 from latentmotion.errors import CheckpointError, ConfigError, TrainingError
 from latentmotion.modes import MODES
@@ -193,8 +194,9 @@ class Trainer:
         self.config = config
         self.out_dir = Path(out_dir)
         self.progress = progress
-        self.dist = _setup_distributed(config.run.device)
-        self.device = _device(config.run.device, self.dist.local_rank)
+        device = resolve_device(config.run.device)
+        self.dist = _setup_distributed(device)
+        self.device = torch.device("cuda", self.dist.local_rank) if device.type == "cuda" and device.index is None else device
         data = config.data
         if data.batch_size % self.dist.world_size:
             raise ConfigError(f"data.batch_size {data.batch_size} must be divisible by the number of processes {self.dist.world_size}")
@@ -575,7 +577,7 @@ def _upgrade_checkpoint(state: Any, path: Path) -> dict[str, Any]:
     }
 
 
-def _setup_distributed(device: str) -> _Distributed:
+def _setup_distributed(device: torch.device) -> _Distributed:
     """Join the process group that `torchrun` describes in the environment (none for one process)."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
@@ -583,14 +585,5 @@ def _setup_distributed(device: str) -> _Distributed:
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     initialised_here = not dist.is_initialized()
     if initialised_here:
-        use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return _Distributed(rank, world_size, local_rank, initialised_here)
-
-
-def _device(name: str, local_rank: int) -> torch.device:
-    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise ConfigError("device 'cuda' was asked for but torch sees no CUDA device")
-        return torch.device("cuda", local_rank)
-    return torch.device("cpu")

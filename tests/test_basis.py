@@ -132,8 +132,7 @@ def conditional_backend() -> ModuleBackend:
         return torch.cat([z, 5.0 * nn.functional.one_hot(classes, 3).float()], dim=1)
 
     return ModuleBackend(
-        name="conditional",
-        generator=NeverRenders(),
+        network=NeverRenders(),
         latent_space=LatentSpace("z", 6, condition_dim=3),
         resolution=8,
         sampler=sample,

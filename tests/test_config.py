@@ -44,7 +44,7 @@ def test_with_changes_sets_any_key_by_its_dotted_name():
         ({"optim": {"betas": ["a", "b"]}}, "optim.betas: expected two numbers"),
         ({"optim": {"betas": [0.5, 1.0]}}, r"optim.betas must be two numbers in \[0, 1\)"),
         ({"mode": "sideways"}, "mode must be one of 'in-domain', 'cross-domain', got 'sideways'"),
-        ({"run": {"device": "tpu"}}, "run.device must be one of 'auto', 'cpu', 'cuda', 'mps', got 'tpu'"),
+        ({"run": {"device": "tpu"}}, "run.device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got 'tpu'"),
         ({"run": {"seed": -1}}, "run.seed must be a finite number >= 0"),
         ({"data": {"n_frames": 1}}, "at least 2 frames"),
         ({"motion": {"n_components": -3}}, "motion.n_components must be a finite number > 0, got -3"),

@@ -15,9 +15,15 @@ from safetensors.torch import load_file, save_file
 
 import latentmotion
 from latentmotion.basis import PCABasis
-from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.errors import CheckpointError, ConfigError, HubError
 from latentmotion.hookspecs import hookimpl
-from latentmotion.hub import BUNDLE_DIR, is_repo_id, resolve_backend_options
+from latentmotion.hub import (
+    BUNDLE_DIR,
+    bundle_backend_files,
+    fetch,
+    is_repo_id,
+    resolve_backend_options,
+)
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.plugins import pm
@@ -108,8 +114,67 @@ def test_repo_that_does_not_exist_on_the_hub(hub_cache, monkeypatch):
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(HfApi, "repo_info", not_found)
-    with pytest.raises(CheckpointError, match="'acme/nothing' does not exist, or is private or gated"):
+    with pytest.raises(HubError, match="'acme/nothing' does not exist, or is private"):
         LatentMotionPipeline.from_pretrained("acme/nothing")
+
+
+# ----------------------------------------------------------------------------------------------
+# fetch: a local path, or files of a Hub repo through the cache, errors mapped once.
+
+
+def test_fetch_a_local_file_or_files_of_a_local_folder(tmp_path):
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "a.bin").write_bytes(b"a")
+    (tmp_path / "w" / "b.json").write_text("{}")
+    assert fetch(tmp_path / "w" / "a.bin") == [(tmp_path / "w" / "a.bin").resolve()]
+    assert fetch(str(tmp_path / "w"), filenames=["a.bin", "b.json"]) == [(tmp_path / "w" / name).resolve() for name in ("a.bin", "b.json")]
+    with pytest.raises(CheckpointError, match="toy weights folder .* lacks c.bin; it needs a.bin, c.bin"):
+        fetch(tmp_path / "w", filenames=["a.bin", "c.bin"], what="toy weights")
+    with pytest.raises(ConfigError, match="revision='v1' applies to Hub repos"):
+        fetch(tmp_path / "w" / "a.bin", revision="v1")
+    with pytest.raises(ConfigError, match="is a folder: name the file inside it"):
+        fetch(tmp_path / "w")
+    with pytest.raises(CheckpointError, match="neither an existing file or folder nor a Hub repo id"):
+        fetch(tmp_path / "absent.bin")
+
+
+def test_fetch_files_of_a_hub_repo_from_the_cache(pipeline, hub_cache, tmp_path):
+    folder = pipeline.save_pretrained(tmp_path / "pipe")
+    cache_repo(hub_cache, "acme/motion", folder, refs=("main", "v1"))
+    config, basis = fetch("acme/motion", filenames=["config.json", "basis.safetensors"], revision="v1")
+    assert config.read_bytes() == (folder / "config.json").read_bytes()
+    assert basis.read_bytes() == (folder / "basis.safetensors").read_bytes()
+    with pytest.raises(ConfigError, match="needs the file name inside the repo"):
+        fetch("acme/motion")
+    with pytest.raises(HubError, match="'other.bin' of Hub repo 'acme/motion' \\(revision main\\) is not in the local Hub cache"):
+        fetch("acme/motion", filenames=["other.bin"])
+    with pytest.raises(HubError, match="not in the local Hub cache"):
+        fetch("acme/absent", filenames=["config.json"])
+
+
+@pytest.mark.parametrize(
+    ("raised", "message"),
+    [
+        ("GatedRepoError", "'acme/gated' is gated: accept its conditions"),
+        ("RepositoryNotFoundError", "'acme/gated' does not exist, or is private"),
+        ("RevisionNotFoundError", "'acme/gated' has no branch, tag or commit 'v9'"),
+        ("RemoteEntryNotFoundError", "'acme/gated' \\(revision v9\\) has no file 'g.bin'"),
+        ("HfHubHTTPError", "could not download 'g.bin' of Hub repo 'acme/gated' \\(revision v9\\): Server Error boom"),
+    ],
+)
+def test_fetch_maps_every_hub_error_to_one_line(monkeypatch, raised, message):
+    import httpx2
+    import huggingface_hub
+    from huggingface_hub import errors
+
+    def download(repo_id, filename, **kwargs):
+        response = httpx2.Response(500, request=httpx2.Request("GET", f"https://huggingface.co/{repo_id}/{filename}"))
+        raise getattr(errors, raised)("Server Error\nboom", response=response)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    with pytest.raises(HubError, match=message) as caught:
+        fetch("acme/gated", filenames=["g.bin"], revision="v9")
+    assert "\n" not in str(caught.value)
 
 
 def test_missing_file_in_the_snapshot(pipeline, hub_cache, tmp_path):
@@ -199,12 +264,11 @@ def test_push_while_offline_is_a_clear_error(pipeline, hub_cache):
 # Backend weights from a local file travel with the pushed pipeline.
 
 
-def load_tiny_file(*, weights):
-    """The tiny generator, its weights read from a safetensors file (a backend with a weights path)."""
+def load_tiny_file(*, weights, notes=None):
+    """The tiny generator, its weights read from a safetensors file (a backend with a file option, `weights`)."""
     backend = tiny_backend(resolution=16, dim=8)
-    backend.generator.load_state_dict(load_file(weights), strict=True)
-    backend.name = "tiny-file"
-    backend.options = {"weights": str(Path(weights).resolve())}
+    backend.network.load_state_dict(load_file(weights), strict=True)
+    backend.file_options = ("weights",)
     return backend
 
 
@@ -218,7 +282,7 @@ class TinyFilePlugin:
 def file_backend(tmp_path):
     weights = tmp_path / "weights" / "generator.safetensors"
     weights.parent.mkdir()
-    save_file(tiny_backend(resolution=16, dim=8, seed=7).generator.state_dict(), str(weights))
+    save_file(tiny_backend(resolution=16, dim=8, seed=7).network.state_dict(), str(weights))
     pm.register(TinyFilePlugin(), name="test-tiny-file")
     yield weights
     pm.unregister(name="test-tiny-file")
@@ -239,6 +303,26 @@ def test_one_id_loads_everything_including_bundled_backend_weights(file_backend,
     loaded = LatentMotionPipeline.from_pretrained("acme/bundled")
     assert Path(loaded.backend.options["weights"]).is_relative_to(hub_cache.resolve() / "models--acme--bundled")
     assert torch.equal(loaded.generate(2, seed=1), expected)
+
+
+def test_only_declared_file_options_are_uploaded(file_backend, tmp_path, monkeypatch):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not weights")
+    relative = os.path.relpath(file_backend)
+    backend = latentmotion.get_backend("tiny-file", weights=relative, notes=str(notes))
+    assert backend.options == {"weights": str(file_backend.resolve()), "notes": str(notes)}  # the file option made absolute
+    hub = FakeHub(tmp_path).install(monkeypatch)
+    make_pipeline(backend, bias=0.5).push_to_hub("acme/bundled")
+    [(_, folder, _)] = hub.uploads
+    config = json.loads((folder / "config.json").read_text())
+    assert config["backend"]["options"] == {"weights": "backend/weights/generator.safetensors", "notes": str(notes)}
+    assert sorted(path.name for path in (folder / "backend").rglob("*") if path.is_file()) == ["generator.safetensors"]
+
+
+def test_a_hub_repo_in_a_file_option_is_kept_as_a_reference(tmp_path):
+    options = {"weights": "acme/weights", "dim": 8}
+    assert bundle_backend_files(options, tmp_path, file_options=("weights",)) == options
+    assert not (tmp_path / "backend").exists()
 
 
 def test_push_refuses_backend_weights_that_are_gone(file_backend, tmp_path, monkeypatch):

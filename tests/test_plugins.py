@@ -8,7 +8,12 @@ import torch
 import latentmotion
 from latentmotion import plugins
 from latentmotion.backend import LatentSpace
-from latentmotion.errors import LatentMotionError, ShapeError, UnknownBackendError
+from latentmotion.errors import (
+    ConfigError,
+    LatentMotionError,
+    ShapeError,
+    UnknownBackendError,
+)
 from latentmotion.hookspecs import hookimpl
 from latentmotion.module_backend import ModuleBackend
 
@@ -23,14 +28,16 @@ class ConstantPlugin:
         register("constant", self.build, description="renders grey")
 
     @staticmethod
-    def build(resolution=8):
-        return ModuleBackend(
-            name="constant",
-            generator=torch.nn.Sequential(torch.nn.Linear(4, 3 * resolution * resolution), torch.nn.Unflatten(1, (3, resolution, resolution)), torch.nn.Tanh()),
+    def build(resolution=8, weights=None):
+        backend = ModuleBackend(
+            network=torch.nn.Sequential(torch.nn.Linear(4, 3 * resolution * resolution), torch.nn.Unflatten(1, (3, resolution, resolution)), torch.nn.Tanh()),
             latent_space=LatentSpace("z", 4),
             resolution=resolution,
-            options={"resolution": resolution},
+            file_options=("weights",),
         )
+        backend.name = "grey"  # a backend that names itself otherwise than it is registered
+        backend.options = {"resolution": 99}
+        return backend
 
 
 @pytest.fixture
@@ -106,6 +113,38 @@ def test_a_registered_plugin_adds_its_backend(constant_plugin):
     assert available["constant"].description == "renders grey"
     backend = latentmotion.get_backend("constant", resolution=4)
     assert backend.synthesize(torch.zeros(2, 4)).shape == (2, 3, 4, 4)
+
+
+def test_get_backend_stamps_the_registered_name_and_records_the_options(constant_plugin, tmp_path, monkeypatch):
+    weights = tmp_path / "grey.bin"
+    weights.write_bytes(b"grey")
+    monkeypatch.chdir(tmp_path)
+    backend = latentmotion.get_backend("constant", resolution=4, weights="grey.bin")
+    assert backend.name == "constant"  # not the "grey" the backend gave itself
+    assert backend.options == {"resolution": 4, "weights": str(weights.resolve())}  # a local file option made absolute
+    assert latentmotion.get_backend("constant", weights="acme/grey").options == {"weights": "acme/grey"}  # a Hub id as given
+    assert latentmotion.get_backend("constant").options == {}
+
+
+def test_a_pipeline_records_the_stamped_name(constant_plugin):
+    from latentmotion.basis import PCABasis
+    from latentmotion.motion import MotionConfig, MotionGenerator
+    from latentmotion.pipeline import LatentMotionPipeline
+
+    backend = latentmotion.get_backend("constant", resolution=4)
+    basis = PCABasis.fit(backend, n_samples=100, batch_size=100)
+    motion = MotionGenerator(MotionConfig(latent_dim=4, n_components=4, hidden_dim=8), basis=basis.scaled(4))
+    config = LatentMotionPipeline(backend=backend, basis=basis, motion=motion).config()
+    assert config["backend"] == {"name": "constant", "options": {"resolution": 4}}
+    unregistered = ConstantPlugin.build(resolution=4)
+    unregistered.name = ""
+    with pytest.raises(ConfigError, match="built directly, not by latentmotion.get_backend"):
+        LatentMotionPipeline(backend=unregistered, basis=basis, motion=motion).config()
+
+
+def test_a_factory_that_returns_no_backend_is_refused():
+    with pytest.raises(LatentMotionError, match="the factory of backend 'odd' returned dict, not an ImageGeneratorBackend"):
+        plugins.build_backend("odd", dict, resolution=4)
 
 
 def test_two_plugins_registering_one_name_is_an_error(constant_plugin):

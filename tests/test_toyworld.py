@@ -379,13 +379,14 @@ def saved_generator(tmp_path: Path) -> Path:
 
 def test_backend_loads_a_saved_generator_through_the_builtin_plugin(saved_generator: Path) -> None:
     from latentmotion.default_plugins import toy
+    from latentmotion.plugins import build_backend
 
     registered = {}
     toy.register_backends(register=lambda name, factory, description="": registered.update({name: factory}))
-    backend = registered["toy"](path=str(saved_generator)).freeze()
+    backend = build_backend("toy", registered["toy"], path=str(saved_generator))
     assert backend.name == "toy"
     assert backend.latent_space.name == "w" and backend.latent_space.dim == 8
-    assert backend.options == {"path": str(saved_generator)}
+    assert backend.options == {"path": str(saved_generator.resolve())}
     w = backend.sample_latents(4, generator=torch.Generator().manual_seed(0))
     again = backend.sample_latents(4, generator=torch.Generator().manual_seed(0))
     assert w.shape == (4, 8) and torch.equal(w, again)

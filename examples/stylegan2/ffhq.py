@@ -6,8 +6,8 @@ converted with `latentmotion_stylegan2.convert`; a local file or a file of a Hub
 read with an allowlist unpickler: the code inside it never runs.
 
     # 1. PCA basis of W, then motion learned from a folder of face videos (in-domain, as MoCoGAN-HD on FaceForensics)
-    python examples/stylegan2/ffhq.py train --pkl ffhq.pkl --data face-videos/ --out runs/ffhq
-    python examples/stylegan2/ffhq.py train --repo-id org/stylegan2 --filename ffhq.pkl --data face-videos/ --out runs/ffhq
+    python examples/stylegan2/ffhq.py train --source ffhq.pkl --data face-videos/ --out runs/ffhq
+    python examples/stylegan2/ffhq.py train --source org/stylegan2 --filename ffhq.pkl --data face-videos/ --out runs/ffhq
     # 2. videos side by side in one mp4
     python examples/stylegan2/ffhq.py generate runs/ffhq/pipeline --out faces.mp4
     # 3. a photo brought to life: project it into W (StyleGAN2-ADA's projector), then let the motion run
@@ -47,7 +47,8 @@ def train(
     """Fit the PCA basis of StyleGAN2's W and train a motion generator on real videos.
 
     Args:
-        checkpoint: Where the generator comes from: `{"path": ...}` or `{"repo_id", "filename", "revision"}`.
+        checkpoint: Where the generator comes from: the backend's `{"source", "filename", "revision"}`
+            options (a local file, or a file of a Hub repo).
         data: Folder of real videos (files or folders of frames).
         out: Run folder (basis, checkpoints, log, and the final pipeline in `out/pipeline`).
         truncation: Truncation of the content codes toward `w_avg` (1 = none, as the authors train).
@@ -121,11 +122,9 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
 
     fit = commands.add_parser("train", help="fit the W basis and train a motion generator over StyleGAN2")
-    source = fit.add_mutually_exclusive_group(required=True)
-    source.add_argument("--pkl", type=Path, help="local checkpoint: NVlabs .pkl, rosinality .pt or converted .safetensors")
-    source.add_argument("--repo-id", help="Hub repo holding the checkpoint")
-    fit.add_argument("--filename", help="checkpoint file in the Hub repo (with --repo-id)")
-    fit.add_argument("--revision", help="Hub revision (with --repo-id)")
+    fit.add_argument("--source", required=True, help="NVlabs .pkl, rosinality .pt or converted .safetensors file, or a Hub repo id")
+    fit.add_argument("--filename", help="checkpoint file in the Hub repo (with a repo id as --source)")
+    fit.add_argument("--revision", help="Hub revision (with a repo id as --source)")
     fit.add_argument("--truncation", type=float, default=1.0, help="truncation of the content codes, 1 = none")
     fit.add_argument("--data", type=Path, required=True, help="folder of real videos")
     fit.add_argument("--out", type=Path, required=True, help="run folder")
@@ -149,10 +148,7 @@ def main() -> None:
 
     args = parser.parse_args()
     if args.command == "train":
-        if args.repo_id is not None:
-            checkpoint = {"repo_id": args.repo_id, "filename": args.filename, "revision": args.revision}
-        else:
-            checkpoint = {"path": str(args.pkl)}
+        checkpoint = {"source": args.source, "filename": args.filename, "revision": args.revision}
         train(checkpoint=checkpoint, data=args.data, out=args.out, truncation=args.truncation, config_file=args.config)
         print(f"trained pipeline in {args.out / 'pipeline'}")
     elif args.command == "generate":

@@ -43,22 +43,19 @@ def toy_backend(*, variant: str = "shapes", path: str | os.PathLike[str] | None 
     if path is None:
         if variant not in VARIANTS:
             raise ConfigError(f"toy backend variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
-        generator, _ = load_generator(bundled_weights(variant), rebuild=rebuild_command(variant))
-        options = {"variant": variant}
+        network, _ = load_generator(bundled_weights(variant), rebuild=rebuild_command(variant))
     else:
-        generator, _ = load_generator(path, rebuild=rebuild_command(None, path))
-        options = {"path": str(path)}
+        network, _ = load_generator(path, rebuild=rebuild_command(None, path))
 
     def sample_w(n: int, rng: torch.Generator | None) -> torch.Tensor:
-        z = torch.randn(n, generator.config.z_dim, generator=rng)
+        z = torch.randn(n, network.config.z_dim, generator=rng)
         with torch.no_grad():
-            return generator.mapping(z.to(generator.mapping.layers[0].weight.device))
+            return network.mapping(z.to(network.mapping.layers[0].weight.device))
 
     return ModuleBackend(
-        name="toy",
-        generator=generator,
-        latent_space=LatentSpace("w", generator.config.w_dim, description="w = mapping(z), z ~ N(0, I)"),
-        resolution=generator.config.resolution,
+        network=network,
+        latent_space=LatentSpace("w", network.config.w_dim, description="w = mapping(z), z ~ N(0, I)"),
+        resolution=network.config.resolution,
         sampler=sample_w,
-        options=options,
+        file_options=("path",),
     )

@@ -60,6 +60,9 @@ class CPPN(nn.Module):
 def cppn_backend(*, latent_dim: int = 8, resolution: int = 64, width: int = 32, depth: int = 4, seed: int = 0) -> ModuleBackend:
     """The `cppn` backend: latent space Z with a standard normal prior.
 
+    `get_backend` names it and records these arguments as its options; a pipeline saved with it
+    rebuilds the identical network with `get_backend("cppn", **options)`.
+
     Args:
         latent_dim: Dimension of `z`.
         resolution: Output side in pixels.
@@ -71,9 +74,7 @@ def cppn_backend(*, latent_dim: int = 8, resolution: int = 64, width: int = 32, 
         The backend; `invert` is latentmotion's default projector.
     """
     return ModuleBackend(
-        name="cppn",
-        generator=CPPN(latent_dim=latent_dim, resolution=resolution, width=width, depth=depth, seed=seed),
+        network=CPPN(latent_dim=latent_dim, resolution=resolution, width=width, depth=depth, seed=seed),
         latent_space=LatentSpace("z", latent_dim, description="z ~ N(0, I)"),
         resolution=resolution,
-        options={"latent_dim": latent_dim, "resolution": resolution, "width": width, "depth": depth, "seed": seed},
     )

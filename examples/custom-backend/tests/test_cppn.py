@@ -14,6 +14,7 @@ from latentmotion import plugins
 from latentmotion.basis import PCABasis
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline
+from latentmotion.testing import check_backend
 
 
 def installed():
@@ -46,6 +47,11 @@ def cppn_plugin(monkeypatch):
     yield
     if plugins.pm.has_plugin("cppn"):
         plugins.pm.unregister(name="cppn")
+
+
+def test_the_backend_keeps_the_contract(cppn_plugin):
+    backend = check_backend("cppn", resolution=32, seed=1)
+    assert backend.options == {"resolution": 32, "seed": 1}
 
 
 def test_a_pipeline_runs_on_the_plugin_backend(cppn_plugin, tmp_path):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -35,7 +34,6 @@ class BigGANBackend(ImageGeneratorBackend):
         truncation: Truncation in `(0, 1]`: scales the prior of `z` and selects the batch-norm
             statistics; 1 is no truncation.
         classes: The classes `sample_latents` draws from (indices or ImageNet names); None: all.
-        options: Extra JSON-serialisable factory arguments to record in `options` (the weights' source).
 
     Attributes:
         network: The generator.
@@ -43,17 +41,17 @@ class BigGANBackend(ImageGeneratorBackend):
         classes: Class indices that `sample_latents` draws from.
     """
 
+    file_options = ("source",)
+
     def __init__(
         self,
         network: BigGANDeep,
         *,
         truncation: float = DEFAULT_TRUNCATION,
         classes: ClassSpec | Sequence[ClassSpec] | None = None,
-        options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         config = network.config
-        self.name = "biggan"
         self.network = network
         self.truncation = check_truncation(truncation)
         self.classes = list(range(config.num_classes)) if classes is None else self.resolve_classes(classes)
@@ -64,8 +62,6 @@ class BigGANBackend(ImageGeneratorBackend):
             description=f"z = {self.truncation} * truncnorm(-2, 2), followed by the class embedding (fixed per video)",
         )
         self.resolution = config.output_dim
-        recorded = None if classes is None else [classes] if isinstance(classes, (int, str)) else list(classes)
-        self.options = {**(options or {}), "truncation": self.truncation, "classes": recorded}
         self.freeze()
 
     def resolve_classes(self, classes: ClassSpec | Sequence[ClassSpec]) -> list[int]:
@@ -219,7 +215,4 @@ def load_backend(
             "or a Hub repo id such as 'osanseviero/BigGAN-deep-128'"
         )
     check_truncation(truncation)
-    folder = Path(source).expanduser()
-    recorded = str(folder.resolve()) if folder.is_dir() else str(source)
-    network = load_network(source, revision=revision)
-    return BigGANBackend(network, truncation=truncation, classes=classes, options={"source": recorded, "revision": revision})
+    return BigGANBackend(load_network(source, revision=revision), truncation=truncation, classes=classes)

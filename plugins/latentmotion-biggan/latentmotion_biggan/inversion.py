@@ -11,15 +11,15 @@ distance (pix2latent uses `10 * LPIPS`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
 from einops import rearrange, repeat
 
+from latentmotion import inversion
 from latentmotion.errors import ConfigError, ShapeError
-from latentmotion.inversion import ReconstructionLoss, reconstruction_loss
+from latentmotion.inversion import CodeGroup, ReconstructionLoss, reconstruction_loss
 from latentmotion_biggan.classes import ClassSpec
 from latentmotion_biggan.truncation import TRUNCATION_BOUND, truncated_normal
 
@@ -59,6 +59,10 @@ def invert(
 ) -> torch.Tensor:
     """Optimise content codes `[z ; class embedding]` so that their renderings match `images`.
 
+    Every restart is one image of latentmotion's [project][latentmotion.inversion.project]:
+    `z` and the embedding are two groups with pix2latent's learning rates, `z` is clamped to the
+    truncation box after each step, and each restart keeps its best step.
+
     Args:
         backend: The BigGAN backend.
         images: `[N, 3, R, R]` targets in `[-1, 1]` at the backend's resolution.
@@ -79,10 +83,7 @@ def invert(
         raise ConfigError(f"inversion needs at least 1 step, got {steps}")
     if restarts < 1:
         raise ConfigError(f"inversion needs at least 1 restart, got {restarts}")
-    device = backend.device
     count = images.shape[0]
-    targets = repeat(images.to(device, torch.float32), "n c h w -> (n r) c h w", r=restarts)
-
     if classes is None:
         picks = torch.randint(len(backend.classes), (count * restarts,), generator=generator)
         start_classes = [backend.classes[pick] for pick in picks.tolist()]
@@ -92,35 +93,25 @@ def invert(
             raise ShapeError(f"give one class for all {count} images or one per image, got {len(indices)}")
         start_classes = [index for index in indices * (count // len(indices)) for _ in range(restarts)]
     z = backend.truncation * truncated_normal((count * restarts, backend.latent_space.dim), generator=generator)
-    z = z.to(device).requires_grad_(True)
-    embedding = backend.class_embedding(start_classes).detach().clone().requires_grad_(optimize_class)
-    groups = [{"params": [z], "lr": Z_LEARNING_RATE, "peak_lr": Z_LEARNING_RATE}]
-    if optimize_class:
-        groups.append({"params": [embedding], "lr": CLASS_LEARNING_RATE, "peak_lr": CLASS_LEARNING_RATE})
-    optimizer = torch.optim.Adam(groups)
     bound = TRUNCATION_BOUND * backend.truncation
 
-    def objective(codes: torch.Tensor) -> torch.Tensor:
-        renderings = backend.synthesize(codes)
-        loss = reconstruction_loss(renderings, targets)
-        return loss if perceptual is None else loss + perceptual(renderings, targets)
+    def clamp_z(groups: list[torch.Tensor], noise: list[torch.Tensor]) -> None:
+        groups[0].clamp_(-bound, bound)
 
-    best_loss = torch.full((count * restarts,), math.inf, device=device)
-    best = torch.cat([z, embedding], dim=1).detach().clone()
-    with torch.enable_grad():
-        for step in range(steps + 1):
-            codes = torch.cat([z, embedding], dim=1)
-            losses = objective(codes)
-            improved = losses.detach() < best_loss
-            best_loss = torch.where(improved, losses.detach(), best_loss)
-            best[improved] = codes.detach()[improved]
-            if step == steps:
-                break
-            for group in optimizer.param_groups:
-                group["lr"] = group["peak_lr"] * 0.5 * (1 + math.cos(math.pi * step / steps))
-            optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            optimizer.step()
-            with torch.no_grad():
-                z.clamp_(-bound, bound)
-    return pick_best(best, best_loss, restarts=restarts)
+    def loss(renderings: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        distance = reconstruction_loss(renderings, targets)
+        return distance if perceptual is None else distance + perceptual(renderings, targets)
+
+    result = inversion.project(
+        backend,
+        repeat(images, "n c h w -> (n r) c h w", r=restarts),
+        steps=steps,
+        start=backend.content_codes(z, start_classes),
+        groups=[
+            CodeGroup(backend.latent_space.dim, Z_LEARNING_RATE),
+            CodeGroup(backend.latent_space.condition_dim, CLASS_LEARNING_RATE if optimize_class else 0.0),
+        ],
+        loss=loss,
+        constrain=clamp_z,
+    )
+    return pick_best(result.codes, result.losses, restarts=restarts)

@@ -25,6 +25,7 @@ import torch
 from einops import rearrange
 
 from latentmotion.errors import CheckpointError
+from latentmotion.hub import fetch
 from latentmotion_biggan.config import STEM_MULTIPLIER, STEM_SIDE, BigGANConfig
 from latentmotion_biggan.network import BigGANDeep
 
@@ -179,7 +180,7 @@ def load_network(source: str | Path, *, revision: str | None = None) -> BigGANDe
     Returns:
         The generator in eval mode, weights frozen, on CPU.
     """
-    config_file, weights_file = _resolve(source, revision=revision)
+    config_file, weights_file = fetch(source, filenames=(CONFIG_NAME, WEIGHTS_NAME), revision=revision, what="BigGAN")
     config = BigGANConfig.from_json_file(config_file)
     try:
         state_dict = torch.load(weights_file, map_location="cpu", weights_only=True)
@@ -195,27 +196,3 @@ def load_network(source: str | Path, *, revision: str | None = None) -> BigGANDe
 def _published_block_index(config: BigGANConfig, index: int) -> int:
     """Index in the published `generator.layers` of our block `index` (attention shifts later blocks by one)."""
     return index if index < config.attention_layer_position else index + 1
-
-
-def _resolve(source: str | Path, *, revision: str | None) -> tuple[Path, Path]:
-    folder = Path(source).expanduser()
-    if folder.is_dir():
-        if revision is not None:
-            raise CheckpointError(f"revision={revision!r} applies to Hub repos, but {source} is a local folder")
-        files = folder / CONFIG_NAME, folder / WEIGHTS_NAME
-        absent = [path.name for path in files if not path.is_file()]
-        if absent:
-            raise CheckpointError(f"BigGAN folder {folder} lacks {', '.join(absent)}; it needs {CONFIG_NAME} and {WEIGHTS_NAME}")
-        return files
-    if folder.exists() or str(source).count("/") != 1:
-        raise CheckpointError(f"BigGAN source {source!r} is neither a folder with {CONFIG_NAME} + {WEIGHTS_NAME} nor a Hub repo id 'owner/name'")
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-    try:
-        return tuple(Path(hf_hub_download(str(source), name, revision=revision)) for name in (CONFIG_NAME, WEIGHTS_NAME))  # type: ignore[return-value]
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as error:
-        raise CheckpointError(
-            f"{source!r} is no local folder, and fetching {CONFIG_NAME} and {WEIGHTS_NAME} of Hub repo {source!r} "
-            f"(revision {revision or 'main'}) failed: {error}"
-        ) from error

@@ -9,6 +9,7 @@ from latentmotion_biggan.weights import load_network
 
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.errors import ConfigError, ShapeError
+from latentmotion.testing import check_backend
 
 
 def test_latent_space_is_z_with_the_class_embedding_as_condition(tiny_backend: BigGANBackend) -> None:
@@ -37,12 +38,6 @@ def test_sampled_codes_are_truncated_z_and_an_embedding_of_a_selected_class(tiny
     matches = (embedding[:, None, :] == table[None, [291, 7], :]).all(dim=2)  # [400, 2]
     assert matches.any(dim=1).all()
     assert 100 < matches[:, 0].sum() < 300  # both classes are drawn
-
-
-def test_sampling_is_reproducible_under_a_seed(tiny_backend: BigGANBackend) -> None:
-    first = tiny_backend.sample_latents(5, generator=torch.Generator().manual_seed(1))
-    assert torch.equal(first, tiny_backend.sample_latents(5, generator=torch.Generator().manual_seed(1)))
-    assert not torch.equal(first, tiny_backend.sample_latents(5, generator=torch.Generator().manual_seed(2)))
 
 
 def test_class_embedding_accepts_indices_names_and_soft_vectors(tiny_backend: BigGANBackend) -> None:
@@ -116,10 +111,6 @@ def test_load_backend_needs_a_source() -> None:
         load_backend()
 
 
-def test_options_rebuild_the_same_backend(tiny_checkpoint: Path) -> None:
-    backend = load_backend(tiny_checkpoint, truncation=0.7, classes="lion")
-    assert backend.options == {"source": str(tiny_checkpoint.resolve()), "revision": None, "truncation": 0.7, "classes": ["lion"]}
-    rebuilt = load_backend(**backend.options)
-    codes = backend.sample_latents(2, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(rebuilt.sample_latents(2, generator=torch.Generator().manual_seed(0)), codes)
-    assert torch.equal(rebuilt.synthesize(codes), backend.synthesize(codes))
+def test_the_backend_keeps_the_contract(registered: None, tiny_checkpoint: Path) -> None:
+    backend = check_backend("biggan", source=tiny_checkpoint, truncation=0.5, classes=["lion", 7])  # a Path is recorded as a string
+    assert backend.options == {"source": str(tiny_checkpoint.resolve()), "truncation": 0.5, "classes": ["lion", 7]}

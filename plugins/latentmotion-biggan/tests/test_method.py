@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from latentmotion_biggan.backend import load_backend
 
+import latentmotion
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.testing import MovingSquares, smoke_config
 from latentmotion.train import Trainer
@@ -13,7 +13,7 @@ from latentmotion.train import Trainer
 
 @pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
 def test_motion_trains_over_biggan_and_generates_videos(mode: str, registered: None, tiny_checkpoint: Path, tmp_path: Path) -> None:
-    backend = load_backend(tiny_checkpoint, truncation=0.5, classes=["lion", "tiger"])
+    backend = latentmotion.get_backend("biggan", source=str(tiny_checkpoint), truncation=0.5, classes=["lion", "tiger"])
     config = smoke_config({"backend": "biggan", "backend_options": backend.options, "mode": mode, "motion.basis_samples": 500, "motion.n_components": 8, "run.checkpoint_every": 2})
     trainer = Trainer(config, tmp_path / "run", backend=backend, dataset=MovingSquares(n_videos=4), progress=False)
     weights = {key: value.clone() for key, value in backend.state_dict().items()}

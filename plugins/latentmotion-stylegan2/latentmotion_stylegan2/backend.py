@@ -10,54 +10,45 @@ which is deterministic, as StyleGAN's own video and projection scripts render.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch.nn import functional as F
 
 from latentmotion.backend import ImageGeneratorBackend, LatentSpace
 from latentmotion.errors import CheckpointError, ConfigError
-from latentmotion_stylegan2.checkpoints import load_generator, resolve_checkpoint
+from latentmotion.hub import fetch
+from latentmotion.inversion import ReconstructionLoss
+from latentmotion_stylegan2.checkpoints import load_generator
 from latentmotion_stylegan2.networks import Generator
-from latentmotion_stylegan2.projector import ImageLoss, project
+from latentmotion_stylegan2.projector import project
 
 
 class StyleGAN2Backend(ImageGeneratorBackend):
     """A StyleGAN2(-ADA) generator as a latentmotion backend, latent space W.
 
     Args:
-        generator: The generator (frozen by `get_backend`).
+        network: The generator network (frozen by `get_backend`).
         truncation_psi: Truncation of sampled content codes towards `w_avg` (1 = none).
         class_index: Class of class-conditional generators (None: a random class per sample).
-        options: JSON-serialisable keyword arguments that rebuild this backend through
-            `get_backend("stylegan2", **options)`.
     """
 
-    name = "stylegan2"
+    file_options = ("source",)
 
-    def __init__(
-        self,
-        generator: Generator,
-        *,
-        truncation_psi: float = 1.0,
-        class_index: int | None = None,
-        options: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, network: Generator, *, truncation_psi: float = 1.0, class_index: int | None = None) -> None:
         super().__init__()
-        config = generator.config
+        config = network.config
         if config.img_channels != 3:
             raise CheckpointError(f"this StyleGAN2 generator renders {config.img_channels}-channel images; latentmotion needs RGB")
         if isinstance(truncation_psi, bool) or not isinstance(truncation_psi, (int, float)) or not 0 <= truncation_psi <= 1:
             raise ConfigError(f"truncation_psi must be a number in [0, 1], got {truncation_psi!r}")
         if class_index is not None and (not isinstance(class_index, int) or not 0 <= class_index < config.c_dim):
             raise ConfigError(f"class_index {class_index} is out of range: this generator has {config.c_dim} classes (0 = unconditional)")
-        self.generator = generator
+        self.network = network
         self.truncation_psi = truncation_psi
         self.class_index = class_index
         self.resolution = config.img_resolution
         truncation = f", truncated with psi={truncation_psi}" if truncation_psi != 1 else ""
         self.latent_space = LatentSpace("w", config.w_dim, description=f"w = mapping(z), z ~ N(0, I){truncation}")
-        self.options = dict(options or {})
 
     def sample_latents(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw `[n, w_dim]` content codes `w = mapping(z)` (truncated by `truncation_psi`).
@@ -69,14 +60,14 @@ class StyleGAN2Backend(ImageGeneratorBackend):
         Returns:
             Codes on the backend's device.
         """
-        config = self.generator.config
+        config = self.network.config
         z = torch.randn(n, config.z_dim, generator=generator).to(self.device)
         labels = None
         if config.c_dim:
             classes = torch.full((n,), self.class_index) if self.class_index is not None else torch.randint(config.c_dim, (n,), generator=generator)
             labels = F.one_hot(classes, config.c_dim).float().to(self.device)
         with torch.no_grad():
-            return self.generator.truncate(self.generator.mapping(z, labels), self.truncation_psi)
+            return self.network.truncate(self.network.mapping(z, labels), self.truncation_psi)
 
     def sample_noise(self, n: int, *, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         """Draw the generator's noise inputs for `n` images.
@@ -88,7 +79,7 @@ class StyleGAN2Backend(ImageGeneratorBackend):
         Returns:
             One `[n, 1, r, r]` tensor per synthesis layer (`r` = 4, 8, 8, 16, 16, ...).
         """
-        return [torch.randn(n, 1, r, r, generator=generator).to(self.device) for r in self.generator.synthesis.noise_resolutions]
+        return [torch.randn(n, 1, r, r, generator=generator).to(self.device) for r in self.network.synthesis.noise_resolutions]
 
     def synthesize(self, latents: torch.Tensor, *, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Render `[N, 3, R, R]` images in `[-1, 1]` from `[N, w_dim]` codes, each broadcast to all layers.
@@ -101,8 +92,8 @@ class StyleGAN2Backend(ImageGeneratorBackend):
             The images (differentiable with respect to `latents`).
         """
         self.check_latents(latents)
-        ws = latents[:, None, :].expand(-1, self.generator.num_ws, -1)
-        return self.generator.synthesis(ws, noise_mode="const", noise=noise)
+        ws = latents[:, None, :].expand(-1, self.network.num_ws, -1)
+        return self.network.synthesis(ws, noise_mode="const", noise=noise)
 
     def invert(
         self,
@@ -110,7 +101,7 @@ class StyleGAN2Backend(ImageGeneratorBackend):
         *,
         steps: int = 300,
         generator: torch.Generator | None = None,
-        loss: ImageLoss | None = None,
+        loss: ReconstructionLoss | None = None,
     ) -> torch.Tensor:
         """Project images into W with StyleGAN2-ADA's projector (see [project][latentmotion_stylegan2.projector.project]).
 
@@ -125,33 +116,31 @@ class StyleGAN2Backend(ImageGeneratorBackend):
         Returns:
             `[N, w_dim]` codes.
         """
-        self.check_images(images)
-        return project(self.generator, images, steps=steps, loss=loss, rng=generator).w
+        return project(self, images, steps=steps, loss=loss, generator=generator).codes
 
 
 def load_stylegan2(
+    source: str | Path | None = None,
     *,
-    path: str | Path | None = None,
-    repo_id: str | None = None,
     filename: str | None = None,
     revision: str | None = None,
     truncation_psi: float = 1.0,
     class_index: int | None = None,
 ) -> StyleGAN2Backend:
-    """Build the `stylegan2` backend from a checkpoint file or a file of a Hub repo.
+    """Build the `stylegan2` backend from a checkpoint file, or a file of a Hub repo.
 
     Args:
-        path: A local NVlabs `.pkl`, rosinality `.pt` or converted `.safetensors` file.
-        repo_id: Hub repo id `"org/name"` holding the checkpoint (instead of `path`).
-        filename: The checkpoint's file name in the Hub repo.
+        source: A local NVlabs `.pkl`, rosinality `.pt` or converted `.safetensors` file, a
+            folder holding one, or a Hub repo id `"org/name"`.
+        filename: The checkpoint's file name inside the folder or Hub repo (e.g. `"ffhq.pkl"`).
         revision: Branch, tag or commit of the Hub repo (default: `main`).
         truncation_psi: Truncation of sampled content codes (1 = none).
         class_index: Class of class-conditional generators (None: random classes).
 
     Returns:
-        The backend (not yet frozen; `get_backend` freezes it).
+        The backend (`get_backend` freezes it).
     """
-    local = resolve_checkpoint(path=path, repo_id=repo_id, filename=filename, revision=revision)
-    source: dict[str, Any] = {"path": str(local)} if path is not None else {"repo_id": repo_id, "filename": filename, "revision": revision}
-    options = {**source, "truncation_psi": truncation_psi, "class_index": class_index}
-    return StyleGAN2Backend(load_generator(local), truncation_psi=truncation_psi, class_index=class_index, options=options)
+    if source is None:
+        raise ConfigError("the stylegan2 backend needs source=: a checkpoint file, or a Hub repo id with filename= (e.g. 'ffhq.pkl')")
+    (checkpoint,) = fetch(source, filenames=() if filename is None else (filename,), revision=revision, what="StyleGAN2 checkpoint")
+    return StyleGAN2Backend(load_generator(checkpoint), truncation_psi=truncation_psi, class_index=class_index)

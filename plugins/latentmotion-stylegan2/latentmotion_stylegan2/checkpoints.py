@@ -1,4 +1,4 @@
-"""Find, read and convert StyleGAN2 checkpoints: NVlabs `.pkl`, rosinality `.pt`, and our safetensors.
+"""Read and convert StyleGAN2 checkpoints: NVlabs `.pkl`, rosinality `.pt`, and our safetensors.
 
 The format is recognised from the file's first bytes, not its name. Every reader is safe: NVlabs
 pickles go through an allowlist unpickler, torch files through `torch.load(weights_only=True)`,
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from latentmotion.atomic import atomic_path
-from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.errors import CheckpointError
 from latentmotion_stylegan2.networks import Generator, GeneratorConfig
 from latentmotion_stylegan2.nvlabs_pickle import load_nvlabs_pickle
 from latentmotion_stylegan2.rosinality import load_rosinality
@@ -24,56 +24,6 @@ from latentmotion_stylegan2.rosinality import load_rosinality
 SAFETENSORS_FORMAT = "latentmotion-stylegan2"
 W_AVG_SAMPLES = 10_000
 _LEGACY_TORCH_MAGIC = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)  # first record of pre-1.6 torch.save files
-
-
-def resolve_checkpoint(
-    *,
-    path: str | Path | None = None,
-    repo_id: str | None = None,
-    filename: str | None = None,
-    revision: str | None = None,
-) -> Path:
-    """The local path of a checkpoint given as a file, or as a file of a Hub repo (downloaded through the Hub cache).
-
-    Args:
-        path: A local checkpoint file.
-        repo_id: Hub repo id `"org/name"` (instead of `path`).
-        filename: File inside the Hub repo.
-        revision: Branch, tag or commit of the Hub repo (default: `main`).
-
-    Returns:
-        The checkpoint's local path.
-    """
-    if (path is None) == (repo_id is None):
-        raise ConfigError("give the StyleGAN2 checkpoint as path=... or as repo_id=... with filename=... (exactly one of them)")
-    if path is not None:
-        if filename is not None or revision is not None:
-            raise ConfigError("filename= and revision= go with repo_id=, not with a local path=")
-        local = Path(path).expanduser()
-        if not local.is_file():
-            raise CheckpointError(f"StyleGAN2 checkpoint {local} does not exist")
-        return local.resolve()
-    if not filename:
-        raise ConfigError(f"loading StyleGAN2 from Hub repo {repo_id!r} needs filename= (e.g. 'ffhq.pkl')")
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        HfHubHTTPError,
-        HFValidationError,
-        LocalEntryNotFoundError,
-    )
-
-    described = f"{filename!r} of Hub repo {repo_id!r} (revision {revision or 'main'})"
-    try:
-        return Path(hf_hub_download(repo_id, filename, revision=revision))
-    except LocalEntryNotFoundError as error:
-        raise CheckpointError(f"{described} is not in the local Hub cache and the Hub cannot be reached: download it once while online") from error
-    except EntryNotFoundError as error:
-        raise CheckpointError(f"Hub repo {repo_id!r} has no file {filename!r}") from error
-    except HFValidationError as error:
-        raise CheckpointError(f"{repo_id!r} is not a valid Hub repo id: {error}") from error
-    except HfHubHTTPError as error:
-        raise CheckpointError(f"could not download {described}: {error}") from error
 
 
 def checkpoint_format(path: str | Path) -> str:
@@ -118,9 +68,9 @@ def load_generator(path: str | Path) -> Generator:
         config, state, w_avg = load_rosinality(path)
     else:
         config, state = load_nvlabs_pickle(path)
-    generator = Generator(config)
+    network = Generator(config)
     try:
-        missing, unexpected = generator.load_state_dict(state, strict=False)
+        missing, unexpected = network.load_state_dict(state, strict=False)
     except RuntimeError as error:  # a tensor of the wrong shape
         raise CheckpointError(f"{path} does not match the StyleGAN2 architecture it declares: {' '.join(str(error).split())}") from None
     if kind == "torch":
@@ -129,17 +79,17 @@ def load_generator(path: str | Path) -> Generator:
         raise CheckpointError(
             f"{path} does not match the StyleGAN2 architecture it declares: missing keys {sorted(missing)}, unexpected keys {sorted(unexpected)}"
         )
-    generator.eval().requires_grad_(False)
+    network.eval().requires_grad_(False)
     if kind == "torch":
-        generator.mapping.w_avg.copy_(w_avg if w_avg is not None else estimate_w_avg(generator))
-    return generator
+        network.mapping.w_avg.copy_(w_avg if w_avg is not None else estimate_w_avg(network))
+    return network
 
 
-def estimate_w_avg(generator: Generator, *, samples: int = W_AVG_SAMPLES, seed: int = 0) -> torch.Tensor:
+def estimate_w_avg(network: Generator, *, samples: int = W_AVG_SAMPLES, seed: int = 0) -> torch.Tensor:
     """The mean of `mapping(z)` over seeded prior samples (unconditional generators).
 
     Args:
-        generator: The generator.
+        network: The generator.
         samples: Number of prior samples.
         seed: Seed of the samples.
 
@@ -147,18 +97,18 @@ def estimate_w_avg(generator: Generator, *, samples: int = W_AVG_SAMPLES, seed: 
         `[w_dim]` average latent.
     """
     rng = torch.Generator().manual_seed(seed)
-    z = torch.randn(samples, generator.config.z_dim, generator=rng).to(generator.mapping.w_avg.device)
+    z = torch.randn(samples, network.config.z_dim, generator=rng).to(network.mapping.w_avg.device)
     with torch.no_grad():
-        return generator.mapping(z).mean(0)
+        return network.mapping(z).mean(0)
 
 
-def save_generator(generator: Generator, destination: str | Path, *, source: str | None = None) -> Path:
+def save_generator(network: Generator, destination: str | Path, *, source: str | None = None) -> Path:
     """Write a generator as a safetensors file: NVlabs-named weights, architecture JSON in the metadata.
 
     The write is atomic (temporary file, then rename).
 
     Args:
-        generator: The generator.
+        network: The generator.
         destination: The `.safetensors` file to write.
         source: Where the weights came from, recorded in the metadata.
 
@@ -169,8 +119,8 @@ def save_generator(generator: Generator, destination: str | Path, *, source: str
 
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {key: tensor.detach().cpu().contiguous() for key, tensor in generator.state_dict().items()}
-    metadata = {"format": SAFETENSORS_FORMAT, "config": json.dumps(generator.config.to_dict(), sort_keys=True)}
+    tensors = {key: tensor.detach().cpu().contiguous() for key, tensor in network.state_dict().items()}
+    metadata = {"format": SAFETENSORS_FORMAT, "config": json.dumps(network.config.to_dict(), sort_keys=True)}
     if source is not None:
         metadata["source"] = source
     with atomic_path(destination) as temp:
@@ -186,7 +136,7 @@ def convert(source: str | Path, destination: str | Path) -> Path:
         destination: The `.safetensors` file to write (atomically).
 
     Returns:
-        The written path; `get_backend("stylegan2", path=...)` loads it.
+        The written path; `get_backend("stylegan2", source=...)` loads it.
     """
     source = Path(source)
     return save_generator(load_generator(source), destination, source=source.name)

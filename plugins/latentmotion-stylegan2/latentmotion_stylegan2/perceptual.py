@@ -154,9 +154,10 @@ class VGGPerceptualLoss(nn.Module):
         Returns:
             The loss, frozen, on CPU.
         """
-        from latentmotion_stylegan2.checkpoints import resolve_checkpoint
+        from latentmotion.hub import fetch
 
-        return cls.from_file(resolve_checkpoint(repo_id=repo_id, filename=filename, revision=revision))
+        (weights,) = fetch(repo_id, filenames=(filename,), revision=revision, what="VGG16 + LPIPS weights")
+        return cls.from_file(weights)
 
 
 def convert_vgg16_lpips(vgg16_path: str | Path, destination: str | Path, *, lpips_path: str | Path | None = None) -> Path:

@@ -18,7 +18,7 @@ def register_backends(register: Callable[..., None]) -> None:
     register(
         "stylegan2",
         _load_stylegan2,
-        description="StyleGAN2(-ADA) from an NVlabs .pkl, a rosinality .pt or a converted .safetensors (path= or repo_id=/filename=)",
+        description="StyleGAN2(-ADA) from an NVlabs .pkl, a rosinality .pt or a converted .safetensors (source= a file, or a Hub repo id with filename=)",
     )
 
 

@@ -12,33 +12,18 @@ or, offline by default, latentmotion's pixel + multi-scale loss.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import attrs
 import torch
-from einops import repeat
 from torch.nn import functional as F
 
-from latentmotion.errors import ConfigError
-from latentmotion.inversion import reconstruction_loss
-from latentmotion_stylegan2.networks import Generator
+from latentmotion import inversion
+from latentmotion.inversion import Projection, ReconstructionLoss
 
-ImageLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-@attrs.frozen
-class Projection:
-    """The result of [project][latentmotion_stylegan2.projector.project].
-
-    Attributes:
-        w: `[N, w_dim]` projected latents.
-        noise: The optimised noise maps, one `[N, 1, r, r]` tensor per synthesis layer; pass them
-            as `noise=` to render the projection exactly.
-    """
-
-    w: torch.Tensor
-    noise: list[torch.Tensor]
+if TYPE_CHECKING:
+    from latentmotion_stylegan2.backend import StyleGAN2Backend
 
 
 def learning_rate(t: float, *, initial: float, rampup: float, rampdown: float) -> float:
@@ -80,12 +65,24 @@ def noise_regularization(noise: list[torch.Tensor]) -> torch.Tensor:
     return total
 
 
+def normalize_noise(groups: list[torch.Tensor], noise: list[torch.Tensor]) -> None:
+    """Give every noise map zero mean and unit variance per image, in place (the projector's constraint).
+
+    Args:
+        groups: The code groups (left as they are).
+        noise: `[N, 1, r, r]` noise maps.
+    """
+    for buffer in noise:
+        buffer -= buffer.mean(dim=(1, 2, 3), keepdim=True)
+        buffer *= buffer.square().mean(dim=(1, 2, 3), keepdim=True).rsqrt()
+
+
 def project(
-    generator: Generator,
+    backend: StyleGAN2Backend,
     targets: torch.Tensor,
     *,
     steps: int = 1000,
-    loss: ImageLoss | None = None,
+    loss: ReconstructionLoss | None = None,
     w_avg_samples: int = 10_000,
     initial_learning_rate: float = 0.1,
     initial_noise_factor: float = 0.05,
@@ -93,12 +90,16 @@ def project(
     lr_rampup_length: float = 0.05,
     noise_ramp_length: float = 0.75,
     regularize_noise_weight: float = 1e5,
-    rng: torch.Generator | None = None,
+    generator: torch.Generator | None = None,
 ) -> Projection:
     """Project images into W (StyleGAN2-ADA's projector, batched: each image is optimised independently).
 
+    This sets latentmotion's [project][latentmotion.inversion.project] up as StyleGAN2-ADA does:
+    the start, the noise maps optimised with `w`, their regulariser and renormalisation, the
+    latent noise, the schedule, and the variables of the last step as the result.
+
     Args:
-        generator: The frozen generator.
+        backend: The StyleGAN2 backend.
         targets: `[N, 3, R, R]` images in `[-1, 1]` at the generator's resolution.
         steps: Optimisation steps (>= 1).
         loss: `loss(renderings, targets) -> [N]`; default latentmotion's pixel + multi-scale
@@ -110,46 +111,41 @@ def project(
         lr_rampup_length: Fraction of the steps of the linear ramp-up.
         noise_ramp_length: Fraction of the steps after which the latent noise is zero.
         regularize_noise_weight: Weight of [noise_regularization][latentmotion_stylegan2.projector.noise_regularization].
-        rng: CPU random number generator for the prior samples, the initial noise maps and the latent noise.
+        generator: CPU random number generator for the prior samples, the initial noise maps and the latent noise.
 
     Returns:
-        The projected latents and the optimised noise maps.
+        The projected latents `codes` (`[N, w_dim]`) and the optimised noise maps (one
+        `[N, 1, r, r]` tensor per synthesis layer; pass them as `noise=` to render the projection exactly).
     """
-    if steps < 1:
-        raise ConfigError(f"projection needs at least 1 step, got {steps}")
-    loss = loss or reconstruction_loss
-    device = generator.mapping.w_avg.device
-    targets = targets.to(device, torch.float32)
-    n = targets.shape[0]
-    config = generator.config
-
+    backend.check_images(targets)
+    network, device, n = backend.network, backend.device, targets.shape[0]
+    config = network.config
     with torch.no_grad():
-        z = torch.randn(w_avg_samples, config.z_dim, generator=rng).to(device)
+        z = torch.randn(w_avg_samples, config.z_dim, generator=generator).to(device)
         labels = None
         if config.c_dim:
-            classes = torch.randint(config.c_dim, (w_avg_samples,), generator=rng)
+            classes = torch.randint(config.c_dim, (w_avg_samples,), generator=generator)
             labels = F.one_hot(classes, config.c_dim).float().to(device)
-        w_samples = generator.mapping(z, labels)
+        w_samples = network.mapping(z, labels)
         w_avg = w_samples.mean(0)
         w_std = ((w_samples - w_avg).square().sum() / w_avg_samples).sqrt().item()
+    noise = backend.sample_noise(n, generator=generator)
 
-    w_opt = w_avg.expand(n, -1).clone().requires_grad_(True)
-    noise = [torch.randn(n, 1, r, r, generator=rng).to(device).requires_grad_(True) for r in generator.synthesis.noise_resolutions]
-    optimizer = torch.optim.Adam([w_opt, *noise], betas=(0.9, 0.999), lr=initial_learning_rate)
-    for step in range(steps):
-        t = step / steps
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(t, initial=initial_learning_rate, rampup=lr_rampup_length, rampdown=lr_rampdown_length)
-        w_noise_scale = w_std * initial_noise_factor * max(0.0, 1.0 - t / noise_ramp_length) ** 2
-        w_noise = torch.randn(w_opt.shape, generator=rng).to(device) * w_noise_scale
-        ws = repeat(w_opt + w_noise, "n d -> n l d", l=generator.num_ws)
-        images = generator.synthesis(ws, noise=noise)
-        total = loss(images, targets).sum() + regularize_noise_weight * noise_regularization(noise).sum()
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        optimizer.step()
-        with torch.no_grad():
-            for buffer in noise:
-                buffer -= buffer.mean(dim=(1, 2, 3), keepdim=True)
-                buffer *= buffer.square().mean(dim=(1, 2, 3), keepdim=True).rsqrt()
-    return Projection(w=w_opt.detach(), noise=[buffer.detach() for buffer in noise])
+    def latent_noise(w: torch.Tensor, t: float) -> torch.Tensor:
+        scale = w_std * initial_noise_factor * max(0.0, 1.0 - t / noise_ramp_length) ** 2
+        return w + torch.randn(w.shape, generator=generator).to(device) * scale
+
+    return inversion.project(
+        backend,
+        targets,
+        steps=steps,
+        learning_rate=initial_learning_rate,
+        start=w_avg.expand(n, -1),
+        noise=noise,
+        loss=loss,
+        penalty=lambda codes, maps: regularize_noise_weight * noise_regularization(maps),
+        perturb=latent_noise,
+        constrain=normalize_noise,
+        schedule=functools.partial(learning_rate, initial=1.0, rampup=lr_rampup_length, rampdown=lr_rampdown_length),
+        keep_best=False,
+    )

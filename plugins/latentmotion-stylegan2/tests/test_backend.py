@@ -11,6 +11,7 @@ from latentmotion_stylegan2.networks import GeneratorConfig
 
 import latentmotion
 from latentmotion.errors import ConfigError, ShapeError
+from latentmotion.testing import BackendContractError, check_backend
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def checkpoint(tiny_generator, tmp_path):
 
 @pytest.fixture
 def backend(registered, checkpoint):
-    return latentmotion.get_backend("stylegan2", path=str(checkpoint))
+    return latentmotion.get_backend("stylegan2", source=str(checkpoint))
 
 
 def rng(seed=0):
@@ -32,24 +33,17 @@ def test_registered_backend_loads_a_checkpoint_frozen(backend, checkpoint, tiny_
     assert backend.name == "stylegan2"
     assert backend.latent_space.name == "w" and backend.latent_space.total_dim == 16
     assert backend.resolution == 32
-    assert backend.options == {"path": str(checkpoint.resolve()), "truncation_psi": 1.0, "class_index": None}
+    assert backend.options == {"source": str(checkpoint.resolve())}
     assert not any(p.requires_grad for p in backend.parameters()) and not backend.training
     assert "stylegan2" in latentmotion.backends()
 
 
-def test_options_rebuild_the_same_backend(backend):
-    rebuilt = latentmotion.get_backend("stylegan2", **backend.options)
-    w = backend.sample_latents(3, generator=rng())
-    assert torch.equal(rebuilt.sample_latents(3, generator=rng()), w)
-    assert torch.equal(rebuilt.synthesize(w), backend.synthesize(w))
-
-
 def test_sample_latents_are_mapped_and_truncated(backend, checkpoint):
-    g = backend.generator
+    g = backend.network
     z = torch.randn(4, 16, generator=rng(1))
     w = backend.sample_latents(4, generator=rng(1))
     assert torch.allclose(w, g.mapping(z), atol=1e-6)
-    truncated = latentmotion.get_backend("stylegan2", path=str(checkpoint), truncation_psi=0.5)
+    truncated = latentmotion.get_backend("stylegan2", source=str(checkpoint), truncation_psi=0.5)
     assert torch.allclose(truncated.sample_latents(4, generator=rng(1)), g.mapping.w_avg + 0.5 * (w - g.mapping.w_avg), atol=1e-6)
     assert "psi=0.5" in truncated.latent_space.description
 
@@ -58,8 +52,8 @@ def test_synthesize_broadcasts_w_and_is_differentiable_in_w(backend):
     w = backend.sample_latents(2, generator=rng()).requires_grad_(True)
     images = backend.synthesize(w)
     assert images.shape == (2, 3, 32, 32)
-    ws = w.detach()[:, None].expand(-1, backend.generator.num_ws, -1)
-    assert torch.equal(images.detach(), backend.generator.synthesis(ws, noise_mode="const"))  # noise=None: stored constant noise
+    ws = w.detach()[:, None].expand(-1, backend.network.num_ws, -1)
+    assert torch.equal(images.detach(), backend.network.synthesis(ws, noise_mode="const"))  # noise=None: stored constant noise
     images.square().sum().backward()
     assert w.grad is not None and w.grad.abs().sum() > 0
 
@@ -80,7 +74,7 @@ def test_per_video_noise_is_shared_by_frames(backend):
 def test_invert_projects_back_to_the_rendered_latent(backend):
     target_w = backend.sample_latents(1, generator=rng(7))
     target = backend.synthesize(target_w)
-    start = backend.synthesize(backend.generator.mapping.w_avg[None])
+    start = backend.synthesize(backend.network.mapping.w_avg[None])
     w = backend.invert(target, steps=40, generator=rng())
     assert w.shape == (1, 16)
     error_before = (start - target).square().mean()
@@ -98,29 +92,37 @@ def test_bad_latents_and_images_are_clear_errors(backend):
 
 
 def test_bad_options_are_clear_errors(registered, checkpoint, make_generator, tmp_path):
-    with pytest.raises(ConfigError, match="path=... or as repo_id="):
+    with pytest.raises(ConfigError, match="needs source="):
         latentmotion.get_backend("stylegan2")
     for psi in (7, "high"):
         with pytest.raises(ConfigError, match="truncation_psi"):
-            latentmotion.get_backend("stylegan2", path=str(checkpoint), truncation_psi=psi)
+            latentmotion.get_backend("stylegan2", source=str(checkpoint), truncation_psi=psi)
     with pytest.raises(ConfigError, match="0 = unconditional"):
-        latentmotion.get_backend("stylegan2", path=str(checkpoint), class_index=2)
+        latentmotion.get_backend("stylegan2", source=str(checkpoint), class_index=2)
     with pytest.raises(TypeError):
-        latentmotion.get_backend("stylegan2", path=str(checkpoint), psi=0.5)
+        latentmotion.get_backend("stylegan2", source=str(checkpoint), psi=0.5)
 
 
 def test_class_conditional_generators_sample_their_class(registered, make_generator, tmp_path):
     config = GeneratorConfig(z_dim=16, c_dim=10, w_dim=16, img_resolution=8, mapping_layers=2, channel_base=64, channel_max=8)
     g = make_generator(config)
     path = save_generator(g, tmp_path / "cifar.safetensors")
-    backend = latentmotion.get_backend("stylegan2", path=str(path), class_index=3)
+    backend = latentmotion.get_backend("stylegan2", source=str(path), class_index=3)
     z = torch.randn(2, 16, generator=rng())
     labels = torch.nn.functional.one_hot(torch.tensor([3, 3]), 10).float()
     assert torch.allclose(backend.sample_latents(2, generator=rng()), g.mapping(z, labels), atol=1e-6)
     with pytest.raises(ConfigError, match="10 classes"):
-        latentmotion.get_backend("stylegan2", path=str(path), class_index=10)
+        latentmotion.get_backend("stylegan2", source=str(path), class_index=10)
 
 
 def test_importing_the_plugin_does_not_import_torch():
     code = "import sys, latentmotion_stylegan2.plugin, latentmotion_stylegan2; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_backend_keeps_the_contract(registered, checkpoint):
+    # StyleGAN2 renders about [-1, 1] without clamping (a random tiny network far beyond): the range rule is off.
+    backend = check_backend("stylegan2", clamped=False, source=str(checkpoint), truncation_psi=0.7)
+    assert backend.options == {"source": str(checkpoint.resolve()), "truncation_psi": 0.7}
+    with pytest.raises(BackendContractError, match="rule 'synthesize-range'"):
+        check_backend("stylegan2", source=str(checkpoint))

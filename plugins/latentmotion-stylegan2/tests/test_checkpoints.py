@@ -13,12 +13,12 @@ from latentmotion_stylegan2.checkpoints import (
     checkpoint_format,
     convert,
     load_generator,
-    resolve_checkpoint,
 )
 from latentmotion_stylegan2.rosinality import nvlabs_to_rosinality
 from safetensors import safe_open
 
-from latentmotion.errors import CheckpointError, ConfigError
+import latentmotion
+from latentmotion.errors import CheckpointError, ConfigError, HubError
 
 SHA = "c" * 40
 
@@ -99,22 +99,17 @@ def test_other_safetensors_files_are_not_generators(tmp_path):
         load_generator(path)
 
 
-def test_load_from_a_hub_repo_in_the_cache(tiny_generator, tmp_path, hub_cache):
+def test_load_from_a_hub_repo_in_the_cache(registered, tiny_generator, tmp_path, hub_cache):
     converted = convert_to_bytes(tiny_generator, tmp_path)
     cache_file(hub_cache, "acme/stylegan2-tiny", "weights/tiny.safetensors", converted, revision="v1")
-    backend = load_stylegan2(repo_id="acme/stylegan2-tiny", filename="weights/tiny.safetensors", revision="v1", truncation_psi=0.7)
-    assert backend.options == {
-        "repo_id": "acme/stylegan2-tiny",
-        "filename": "weights/tiny.safetensors",
-        "revision": "v1",
-        "truncation_psi": 0.7,
-        "class_index": None,
-    }
-    assert torch.equal(render(backend.generator), render(tiny_generator))
-    with pytest.raises(CheckpointError, match="not in the local Hub cache"):
-        load_stylegan2(repo_id="acme/stylegan2-tiny", filename="weights/other.pkl", revision="v1")
-    with pytest.raises(CheckpointError, match="not in the local Hub cache"):
-        load_stylegan2(repo_id="acme/absent", filename="ffhq.pkl")
+    options = {"source": "acme/stylegan2-tiny", "filename": "weights/tiny.safetensors", "revision": "v1", "truncation_psi": 0.7}
+    backend = latentmotion.get_backend("stylegan2", **options)
+    assert backend.options == options  # the Hub reference is kept as a reference
+    assert torch.equal(render(backend.network), render(tiny_generator))
+    with pytest.raises(HubError, match="'weights/other.pkl' of Hub repo 'acme/stylegan2-tiny' \\(revision v1\\) is not in the local Hub cache"):
+        load_stylegan2("acme/stylegan2-tiny", filename="weights/other.pkl", revision="v1")
+    with pytest.raises(HubError, match="not in the local Hub cache"):
+        load_stylegan2("acme/absent", filename="ffhq.pkl")
 
 
 def convert_to_bytes(generator, tmp_path):
@@ -123,14 +118,17 @@ def convert_to_bytes(generator, tmp_path):
     return save_generator(generator, tmp_path / "staging.safetensors").read_bytes()
 
 
-def test_source_arguments_are_checked(tmp_path):
-    with pytest.raises(ConfigError, match="exactly one"):
-        resolve_checkpoint()
-    with pytest.raises(ConfigError, match="exactly one"):
-        resolve_checkpoint(path=tmp_path / "a.pkl", repo_id="acme/b")
-    with pytest.raises(ConfigError, match="needs filename"):
-        resolve_checkpoint(repo_id="acme/b")
-    with pytest.raises(ConfigError, match="go with repo_id"):
-        resolve_checkpoint(path=tmp_path / "a.pkl", revision="v1")
-    with pytest.raises(CheckpointError, match="does not exist"):
-        resolve_checkpoint(path=tmp_path / "absent.pkl")
+def test_source_arguments_are_checked(tiny_generator, tmp_path):
+    checkpoint = convert_to_bytes(tiny_generator, tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "tiny.safetensors").write_bytes(checkpoint)
+    in_folder = load_stylegan2(tmp_path / "models", filename="tiny.safetensors")
+    assert torch.equal(render(in_folder.network), render(tiny_generator))
+    with pytest.raises(ConfigError, match="needs source="):
+        load_stylegan2()
+    with pytest.raises(ConfigError, match="needs the file name inside the repo: give filename="):
+        load_stylegan2("acme/b")
+    with pytest.raises(ConfigError, match="revision='v1' applies to Hub repos"):
+        load_stylegan2(tmp_path / "models" / "tiny.safetensors", revision="v1")
+    with pytest.raises(CheckpointError, match="StyleGAN2 checkpoint source .*absent.pkl' is neither an existing file or folder nor a Hub repo id"):
+        load_stylegan2(tmp_path / "absent.pkl")

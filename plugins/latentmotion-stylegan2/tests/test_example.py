@@ -29,10 +29,10 @@ def test_train_generate_and_animate_a_photo(ffhq, registered, nvlabs, tiny_gener
     config = tmp_path / "small.json"
     settings = {"basis_samples": 300, "n_components": 4, "hidden_dim": 8, "n_frames": 4, "d_resolution": 32, "batch_size": 2, "steps": 1}
     config.write_text(json.dumps({**settings, "g_steps": 1, "d_channels": 4, "d_layers": 2, "checkpoint_every": 1, "preview_every": 0}))
-    pipeline = ffhq.train(checkpoint={"path": str(pkl)}, data=write_frame_folders(tmp_path / "data", MovingSquares(n_videos=2, n_frames=8)), out=tmp_path / "run", truncation=0.7, config_file=config)
+    pipeline = ffhq.train(checkpoint={"source": str(pkl)}, data=write_frame_folders(tmp_path / "data", MovingSquares(n_videos=2, n_frames=8)), out=tmp_path / "run", truncation=0.7, config_file=config)
     assert (tmp_path / "run" / "pipeline" / "config.json").is_file()
     assert PCABasis.load(tmp_path / "run" / "basis.safetensors").total_dim == 16
-    assert pipeline.backend.options["path"] == str(pkl.resolve())
+    assert pipeline.backend.options["source"] == str(pkl.resolve())
     assert pipeline.backend.options["truncation_psi"] == 0.7
 
     grid = ffhq.generate(pipeline, out=tmp_path / "faces.png", videos=2, frames=3)

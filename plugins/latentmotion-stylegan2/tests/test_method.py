@@ -2,9 +2,9 @@
 
 import pytest
 import torch
-from latentmotion_stylegan2.backend import load_stylegan2
 from latentmotion_stylegan2.checkpoints import convert
 
+import latentmotion
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.testing import MovingSquares, smoke_config
 from latentmotion.train import Trainer
@@ -13,7 +13,7 @@ from latentmotion.train import Trainer
 @pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
 def test_motion_trains_over_stylegan2_and_generates_videos(mode, registered, nvlabs, tiny_generator, tmp_path):
     weights = convert(nvlabs.write(tmp_path / "network-snapshot.pkl", tiny_generator), tmp_path / "tiny.safetensors")
-    backend = load_stylegan2(path=weights, truncation_psi=0.7)
+    backend = latentmotion.get_backend("stylegan2", source=str(weights), truncation_psi=0.7)
     config = smoke_config({"backend": "stylegan2", "backend_options": backend.options, "mode": mode, "motion.basis_samples": 500, "motion.n_components": 8, "run.checkpoint_every": 2})
     trainer = Trainer(config, tmp_path / "run", backend=backend, dataset=MovingSquares(n_videos=4), progress=False)
     generator_weights = {key: value.clone() for key, value in backend.state_dict().items()}

@@ -33,24 +33,27 @@ def test_noise_regularization_by_hand():
 
 
 def test_projection_recovers_a_rendered_image(tiny_generator):
+    from latentmotion_stylegan2.backend import StyleGAN2Backend
+
     g = tiny_generator
+    backend = StyleGAN2Backend(g)
     target_w = g.mapping(torch.randn(2, 16, generator=torch.Generator().manual_seed(9)))
     targets = g.synthesis(target_w[:, None].expand(-1, g.num_ws, -1))
-    result = project(g, targets, steps=40, w_avg_samples=1000, rng=torch.Generator().manual_seed(0))
-    assert result.w.shape == (2, 16)
+    result = project(backend, targets, steps=40, w_avg_samples=1000, generator=torch.Generator().manual_seed(0))
+    assert result.codes.shape == (2, 16)
     assert [tuple(n.shape) for n in result.noise] == [(2, 1, r, r) for r in g.synthesis.noise_resolutions]
     for noise in result.noise:  # renormalised after every step
         assert torch.allclose(noise.mean(dim=(1, 2, 3)), torch.zeros(2), atol=1e-5)
         assert torch.allclose(noise.square().mean(dim=(1, 2, 3)), torch.ones(2), atol=1e-4)
     w_avg = g.mapping(torch.randn(1000, 16, generator=torch.Generator().manual_seed(0))).mean(0)
-    assert ((result.w - target_w).norm(dim=1) < (w_avg - target_w).norm(dim=1)).all()
+    assert ((result.codes - target_w).norm(dim=1) < (w_avg - target_w).norm(dim=1)).all()
     start = g.synthesis(w_avg.expand(2, g.num_ws, -1))
-    rendered = g.synthesis(result.w[:, None].expand(-1, g.num_ws, -1))  # with the targets' (stored) noise
+    rendered = g.synthesis(result.codes[:, None].expand(-1, g.num_ws, -1))  # with the targets' (stored) noise
     assert (rendered - targets).square().mean() < 0.5 * (start - targets).square().mean()
-    again = project(g, targets, steps=40, w_avg_samples=1000, rng=torch.Generator().manual_seed(0))
-    assert torch.equal(again.w, result.w)
+    again = project(backend, targets, steps=40, w_avg_samples=1000, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again.codes, result.codes)
     with pytest.raises(ConfigError, match="at least 1 step"):
-        project(g, targets, steps=0)
+        project(backend, targets, steps=0)
 
 
 def test_lpips_distance_by_hand():

@@ -1,0 +1,51 @@
+"""Where latentmotion computes: one resolver for every device a user names.
+
+The CLI's `--device`, `LatentMotionPipeline.from_pretrained(device=...)` and training all turn
+the user's choice into a `torch.device` through [resolve_device][latentmotion.devices.resolve_device],
+so `"auto"` means the same everywhere and an unavailable device fails the same way.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from latentmotion.errors import ConfigError
+
+DEVICE_KINDS = ("cpu", "cuda", "mps")
+"""The kinds of device latentmotion runs on."""
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """The torch device a user's choice means, checked to be available.
+
+    Args:
+        name: `"auto"` (CUDA when torch sees a GPU, else Apple's MPS when available, else the
+            CPU), a kind (`"cpu"`, `"cuda"`, `"mps"`), a kind with an index (`"cuda:1"`), or a
+            `torch.device`.
+
+    Returns:
+        The device.
+
+    Raises:
+        ConfigError: An unknown name, or a device torch cannot use here.
+    """
+    if isinstance(name, str) and name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as error:
+        raise ConfigError(f"device {name!r} is not one of auto, {', '.join(DEVICE_KINDS)} (optionally with an index, e.g. cuda:1)") from error
+    if device.type not in DEVICE_KINDS:
+        raise ConfigError(f"device {name!r} is not one of auto, {', '.join(DEVICE_KINDS)} (optionally with an index, e.g. cuda:1)")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {name!r} was asked for but torch sees no CUDA device; use cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {name!r} was asked for but torch sees {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {name!r} was asked for but Apple's MPS is not available here; use cpu")
+    return device
