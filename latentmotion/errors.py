@@ -26,5 +26,9 @@ class CheckpointError(LatentMotionError):
     """A checkpoint, basis or pipeline file that is missing, corrupt or from another configuration."""
 
 
+class UnknownPipelineError(CheckpointError):
+    """A pipeline that is neither a local folder, a registered pipeline name nor a Hub repo id."""
+
+
 class DatasetError(LatentMotionError):
     """A dataset folder without usable videos, or with unreadable or too-short videos."""
