@@ -187,7 +187,7 @@ def test_a_registered_name_loads_through_the_plugin_manager(pipeline, tmp_path, 
 
 
 def test_the_core_registers_no_pipeline_name():
-    assert plugins.pipelines() == {}
+    assert latentmotion.pipelines() == {}
     with pytest.raises(UnknownPipelineError, match=r"'toy' is neither a pipeline folder, a registered pipeline name \(none registered\)"):
         LatentMotionPipeline.from_pretrained("toy")
 
