@@ -3,11 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := -e ".[dev,docs]" -e plugins/latentmotion-stylegan2 -e "plugins/latentmotion-biggan[test]" -e examples/custom-backend
+PACKAGES := -e ".[dev,docs]" -e plugins/latentmotion-toyworld -e plugins/latentmotion-stylegan2 -e "plugins/latentmotion-biggan[test]" -e examples/custom-backend
 
 .PHONY: demo test docs clean
 
-$(STAMP): pyproject.toml plugins/latentmotion-stylegan2/pyproject.toml plugins/latentmotion-biggan/pyproject.toml examples/custom-backend/pyproject.toml
+$(STAMP): pyproject.toml plugins/latentmotion-toyworld/pyproject.toml plugins/latentmotion-stylegan2/pyproject.toml plugins/latentmotion-biggan/pyproject.toml examples/custom-backend/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0

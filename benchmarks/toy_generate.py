@@ -1,4 +1,4 @@
-"""Wall time of `latentmotion generate` with default settings (the bundled `toy` pipeline, one mp4),
+"""Wall time of `latentmotion generate` with default settings (the `toy` pipeline of latentmotion-toyworld, one mp4),
 and of `import latentmotion`, each as a fresh process, against a bare `python -c pass`.
 
 Targets (issue 3): the default generation under 10 s including start-up; the import under 1 s.

@@ -1,6 +1,6 @@
 """Time of reproducing the bundled `toy` motion generator, projected from two short runs.
 
-A full reproduction (`python -m latentmotion.toyworld.reproduce`, 1,500 iterations) takes about a
+A full reproduction (`python -m latentmotion_toyworld.reproduce`, 1,500 iterations) takes about a
 quarter of an hour on 2 CPU cores. This script runs the same command twice with fewer iterations,
 each as a fresh process writing to a temporary folder (the bundled files are left alone), and
 splits the time into a fixed part (rendering the dataset, fitting the basis, start-up) and a part
@@ -21,7 +21,7 @@ from pathlib import Path
 
 def reproduce_minutes(steps: int, *, out: Path) -> dict[str, float]:
     """Run the reproduction for `steps` iterations in a fresh process and return its wall and CPU minutes."""
-    command = [sys.executable, "-m", "latentmotion.toyworld.reproduce", "--steps", str(steps), "--out", str(out)]
+    command = [sys.executable, "-m", "latentmotion_toyworld.reproduce", "--steps", str(steps), "--out", str(out)]
     report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     return {"wall_minutes": report["wall_minutes"], "cpu_minutes": report["cpu_minutes"]}
 

@@ -30,8 +30,9 @@ Every command of `latentmotion`, as `--help` prints it. Options shared by severa
 the same everywhere:
 
 - `--json` prints the result as JSON on stdout; progress bars always go to stderr.
-- `--pipeline` / `-p` takes a pipeline folder, a Hub repo id `org/name`, or `toy`, the bundled
-  default model.
+- `--pipeline` / `-p` takes a pipeline folder, a Hub repo id `org/name`, or a name a plugin
+  registers (`latentmotion pipelines` lists them); the default, `toy`, comes with the toy world
+  plugin `latentmotion-toyworld`.
 - A mistake you can fix (a missing file, a bad option value, an unknown backend) ends the command
   with one line `error: ...` on stderr and exit code 2; see [Bad input and errors](errors.md).
 

@@ -18,6 +18,7 @@ _EXPORTS = {
     "hookimpl": "latentmotion.hookspecs",
     "get_backend": "latentmotion.plugins",
     "backends": "latentmotion.plugins",
+    "pipelines": "latentmotion.plugins",
     "PCABasis": "latentmotion.basis",
     "MotionGenerator": "latentmotion.motion",
     "LatentMotionPipeline": "latentmotion.pipeline",

@@ -1,4 +1,4 @@
-"""The `latentmotion` command line: generate, fit-basis, train, backends, info, push, plot, animate.
+"""The `latentmotion` command line: generate, fit-basis, train, backends, pipelines, info, push, plot, animate.
 
 Every command imports torch and the other heavy modules inside its body, so that
 `latentmotion --help` and `latentmotion backends` start in a fraction of a second. Progress bars
@@ -26,7 +26,12 @@ import typer
 from typer.core import TyperGroup
 
 from latentmotion import __version__
-from latentmotion.errors import ConfigError, LatentMotionError
+from latentmotion.errors import (
+    ConfigError,
+    LatentMotionError,
+    UnknownPipelineError,
+    one_line,
+)
 from latentmotion.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -36,6 +41,10 @@ if TYPE_CHECKING:
 
 
 BASIS_SUFFIXES = (".safetensors",)
+DEFAULT_PIPELINE = "toy"
+"""The pipeline `generate` and `animate` load without `--pipeline`."""
+DEFAULT_PIPELINE_DISTRIBUTION = "latentmotion-toyworld"
+"""The plugin distribution that registers `DEFAULT_PIPELINE`."""
 PLOT_SIZE = (960, 540)  # width, height of `plot`'s PNG in pixels
 PLOT_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
@@ -66,7 +75,7 @@ class UserErrorGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except (LatentMotionError, OSError) as error:
-            typer.echo(f"error: {_one_line(error)}", err=True)
+            typer.echo(f"error: {one_line(error)}", err=True)
             raise typer.Exit(2) from None
 
 
@@ -75,7 +84,13 @@ class UserErrorGroup(TyperGroup):
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 PipelineOption = Annotated[
-    str, typer.Option("--pipeline", "-p", help="Pipeline folder, Hub repo id 'org/name', or 'toy' (the bundled default).")
+    str,
+    typer.Option(
+        "--pipeline",
+        "-p",
+        help=f"Pipeline folder, Hub repo id 'org/name', or a name `latentmotion pipelines` lists; the default is from the "
+        f"{DEFAULT_PIPELINE_DISTRIBUTION} plugin.",
+    ),
 ]
 RevisionOption = Annotated[str | None, typer.Option(help="Hub branch, tag or commit of the pipeline.")]
 DeviceOption = Annotated[Device, typer.Option(help="Where to compute.")]
@@ -106,7 +121,7 @@ def main(
 
 
 def generate(
-    pipeline: PipelineOption = "toy",
+    pipeline: PipelineOption = DEFAULT_PIPELINE,
     output: Annotated[Path, typer.Option("--output", "-o", help="Target .mp4, .gif or .png (grid) file.")] = Path("video.mp4"),
     n_videos: Annotated[int, typer.Option("--n-videos", "-n", min=1, help="Number of videos.")] = 1,
     frames: FramesOption = None,
@@ -122,7 +137,7 @@ def generate(
     device: DeviceOption = Device.auto,
     json_output: JsonOption = False,
 ) -> None:
-    """Generate videos from a pipeline: a local folder, a Hub repo or the bundled default.
+    """Generate videos from a pipeline: a local folder, a Hub repo or a registered name.
 
     Keep --content-seed and change --motion-seed for the same first frames with new motion;
     keep --motion-seed and change --content-seed for the same motion on new content.
@@ -232,21 +247,18 @@ def list_backends(json_output: JsonOption = False) -> None:
     """List every registered backend with the plugin distribution and version that provides it."""
     from latentmotion.plugins import backends
 
-    rows = [
-        {"name": info.name, "description": info.description, "plugin": info.plugin, "distribution": info.distribution, "version": info.version}
-        for info in backends().values()
-    ]
-    if json_output:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    width = max((len(row["name"]) for row in rows), default=0)
-    source = max((len(f"{row['distribution']} {row['version']}") for row in rows), default=0)
-    for row in rows:
-        typer.echo(f"{row['name']:<{width}}  {row['distribution'] + ' ' + row['version']:<{source}}  {row['description']}")
+    _list_registered(backends().values(), json_output)
+
+
+def list_pipelines(json_output: JsonOption = False) -> None:
+    """List every pipeline name that plugins register, with the plugin distribution and version that provides it."""
+    from latentmotion.plugins import pipelines
+
+    _list_registered(pipelines().values(), json_output)
 
 
 def info(
-    pipeline: Annotated[str, typer.Argument(help="Pipeline folder or Hub repo id 'org/name'.")],
+    pipeline: Annotated[str, typer.Argument(help="Pipeline folder, registered pipeline name or Hub repo id 'org/name'.")],
     revision: RevisionOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -318,7 +330,7 @@ def plot(
 
 def animate(
     image: Annotated[Path, typer.Argument(help="Photo to animate; center-cropped and resized to the backend's resolution.")],
-    pipeline: PipelineOption = "toy",
+    pipeline: PipelineOption = DEFAULT_PIPELINE,
     output: Annotated[Path, typer.Option("--output", "-o", help="Target .mp4, .gif or .png (frame strip) file.")] = Path("animation.mp4"),
     frames: FramesOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the motion and of the inversion's start.")] = 0,
@@ -373,6 +385,7 @@ def build_app() -> typer.Typer:
     for command in (generate, fit_basis, train):
         app.command()(command)
     app.command("backends")(list_backends)
+    app.command("pipelines")(list_pipelines)
     for command in (info, push, plot, animate):
         app.command()(command)
     _add_plugin_commands(app)
@@ -386,22 +399,32 @@ def _add_plugin_commands(app: typer.Typer) -> None:
     try:
         load_plugins()
     except LatentMotionError as error:
-        typer.echo(f"warning: plugin commands are unavailable: {_one_line(error)}", err=True)
+        typer.echo(f"warning: plugin commands are unavailable: {one_line(error)}", err=True)
         return
     for impl in pm.hook.register_commands.get_hookimpls():
         try:
             impl.function(app=app)
         except Exception as error:  # a plugin's bug must not take the core commands down
-            typer.echo(f"warning: plugin {impl.plugin_name!r} failed to add its commands ({type(error).__name__}: {_one_line(error)})", err=True)
+            typer.echo(f"warning: plugin {impl.plugin_name!r} failed to add its commands ({type(error).__name__}: {one_line(error)})", err=True)
 
 
 # ----------------------------------------------------------------------------------------------
 # Helpers.
 
 
-def _one_line(error: BaseException) -> str:
-    """An exception's message with its line breaks folded."""
-    return " ".join(str(error).split())
+def _list_registered(infos: Iterable[Any], as_json: bool) -> None:
+    """Print registered backends or pipelines: name, plugin distribution and version, description."""
+    rows = [
+        {"name": info.name, "description": info.description, "plugin": info.plugin, "distribution": info.distribution, "version": info.version}
+        for info in infos
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(row["name"]) for row in rows), default=0)
+    source = max((len(f"{row['distribution']} {row['version']}") for row in rows), default=0)
+    for row in rows:
+        typer.echo(f"{row['name']:<{width}}  {row['distribution'] + ' ' + row['version']:<{source}}  {row['description']}")
 
 
 def _report(result: dict[str, Any], as_json: bool, lines: Iterable[str]) -> None:
@@ -437,11 +460,22 @@ def _parse_options(items: list[str] | None) -> dict[str, Any]:
 
 
 def _load_pipeline(name: str, *, revision: str | None, device: Device) -> "LatentMotionPipeline":
-    """Load a pipeline by folder, Hub repo id or bundled name, with a progress indicator."""
+    """Load a pipeline by folder, Hub repo id or registered name, with a progress indicator.
+
+    The default pipeline unregistered says which plugin to install.
+    """
     from latentmotion.pipeline import LatentMotionPipeline
 
-    with progress_bar(f"loading pipeline {name}", transient=True):
-        return LatentMotionPipeline.from_pretrained(name, revision=revision, device=_device(device))
+    try:
+        with progress_bar(f"loading pipeline {name}", transient=True):
+            return LatentMotionPipeline.from_pretrained(name, revision=revision, device=_device(device))
+    except UnknownPipelineError as error:
+        if name != DEFAULT_PIPELINE:
+            raise
+        raise UnknownPipelineError(
+            f"the default pipeline {name!r} comes with the {DEFAULT_PIPELINE_DISTRIBUTION} plugin, which is not installed (or not loaded): "
+            f"pip install {DEFAULT_PIPELINE_DISTRIBUTION}; or pass --pipeline a pipeline folder or a Hub repo id 'org/name'"
+        ) from error
 
 
 def _check_output(path: Path, suffixes: Sequence[str]) -> None:

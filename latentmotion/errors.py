@@ -30,9 +30,25 @@ class TrainingError(LatentMotionError):
     """Training that cannot go on, e.g. a loss that became NaN or infinite."""
 
 
+class UnknownPipelineError(CheckpointError):
+    """A pipeline that is neither a local folder, a registered pipeline name nor a Hub repo id."""
+
+
 class DatasetError(LatentMotionError):
     """A dataset folder without usable videos, or with unreadable or too-short videos."""
 
 
 class HubError(CheckpointError):
     """A Hub repo, revision or file that cannot be fetched: missing, private, gated, or not in the cache while offline."""
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message with its line breaks folded, for one-line reports.
+
+    Args:
+        error: Any exception.
+
+    Returns:
+        The message on one line.
+    """
+    return " ".join(str(error).split())

@@ -32,6 +32,22 @@ def register_backends(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def register_pipelines(register: Callable[..., None]) -> None:
+    """Register named pipelines, so that `LatentMotionPipeline.from_pretrained(name)` finds them.
+
+    Call `register(name, locate, description=...)` once per pipeline. `locate()` returns the local
+    folder of the pipeline (the files [save_pretrained][latentmotion.pipeline.LatentMotionPipeline.save_pretrained]
+    writes), typically inside the plugin's package; it is called only when the pipeline is loaded,
+    and raises a [CheckpointError][latentmotion.errors.CheckpointError] that says how to rebuild
+    the folder when its files are missing. A local folder of the same name takes precedence over
+    a registered name, which takes precedence over a Hub repo id.
+
+    Args:
+        register: The registration callback.
+    """
+
+
+@hookspec
 def register_commands(app: typer.Typer) -> None:
     """Add sub-commands to the `latentmotion` CLI with `app.command()` or `app.add_typer()`.
 

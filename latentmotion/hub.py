@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from latentmotion.errors import CheckpointError, ConfigError, HubError
+from latentmotion.errors import CheckpointError, ConfigError, HubError, one_line
 
 if TYPE_CHECKING:
     from latentmotion.pipeline import LatentMotionPipeline
@@ -154,7 +154,7 @@ def hub_errors(repo_id: str, *, revision: str | None, filename: str | None = Non
     try:
         yield
     except HFValidationError as error:
-        raise HubError(f"{repo_id!r} is not a valid Hub repo id: {_one_line(error)}") from error
+        raise HubError(f"{repo_id!r} is not a valid Hub repo id: {one_line(error)}") from error
     except GatedRepoError as error:
         raise HubError(f"Hub repo {repo_id!r} is gated: accept its conditions on its Hub page, then log in with `hf auth login`") from error
     except RepositoryNotFoundError as error:
@@ -171,7 +171,7 @@ def hub_errors(repo_id: str, *, revision: str | None, filename: str | None = Non
     except EntryNotFoundError as error:
         raise HubError(f"Hub repo {repo_id!r} (revision {revision or 'main'}) has no file {filename!r}") from error
     except HfHubHTTPError as error:
-        raise HubError(f"could not download {described}: {_one_line(error)}") from error
+        raise HubError(f"could not download {described}: {one_line(error)}") from error
 
 
 def download_pipeline(
@@ -394,10 +394,5 @@ def push_to_hub(
         except OfflineModeIsEnabled as error:
             raise CheckpointError(f"cannot push to {repo_id!r}: Hub offline mode is on (unset HF_HUB_OFFLINE)") from error
         except (HfHubHTTPError, OSError) as error:
-            raise CheckpointError(f"could not push to Hub repo {repo_id!r}: {_one_line(error)}") from error
+            raise CheckpointError(f"could not push to Hub repo {repo_id!r}: {one_line(error)}") from error
     return commit.commit_url
-
-
-def _one_line(error: BaseException) -> str:
-    """An exception's message with its line breaks folded, for one-line reports."""
-    return " ".join(str(error).split())

@@ -9,6 +9,7 @@ versions), `motion.safetensors`, `basis.safetensors` and a model card `README.md
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from pathlib import Path
@@ -27,7 +28,12 @@ from latentmotion.atomic import atomic_path
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
 from latentmotion.devices import resolve_device
-from latentmotion.errors import CheckpointError, ConfigError, ShapeError
+from latentmotion.errors import (
+    CheckpointError,
+    ConfigError,
+    ShapeError,
+    UnknownPipelineError,
+)
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.rendering import render
 from latentmotion.streams import Stream, stream_generator
@@ -423,36 +429,45 @@ def resolve_pipeline_folder(
     cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
 ) -> Path:
-    """Find a pipeline's folder: a local path as is, a bundled name, or a Hub repo id through the Hub cache.
+    """Find a pipeline's folder: a local path as is, a registered name through its plugin, or a Hub repo id through the Hub cache.
 
     Args:
-        path_or_repo_id: Local folder, bundled pipeline name (`"toy"`, `"toy-cross"`) or Hub repo id.
+        path_or_repo_id: Local folder, pipeline name registered by a plugin (see
+            [register_pipelines][latentmotion.hookspecs.register_pipelines]; `latentmotion pipelines`
+            lists them) or Hub repo id.
         revision: Hub branch, tag or commit.
         cache_dir: Hub cache folder.
         local_files_only: Never reach the network.
 
     Returns:
         A local folder holding the pipeline's files.
+
+    Raises:
+        UnknownPipelineError: `path_or_repo_id` is none of the three.
+        CheckpointError: A registered pipeline's plugin gives no folder.
     """
+    from latentmotion.plugins import pipelines
+
     path = Path(path_or_repo_id)
     if path.is_dir():
         return path
     name = str(path_or_repo_id)
-    from latentmotion.toyworld.bundled import (
-        BUNDLED_PIPELINES,
-        bundled_pipeline,
-        reproduce_command,
-    )
-
-    if name in BUNDLED_PIPELINES:
-        folder = bundled_pipeline(name)
-        missing = [file for file in (CONFIG_NAME, MOTION_NAME, BASIS_NAME) if not (folder / file).is_file()]
-        if missing:
-            raise CheckpointError(f"the bundled pipeline {name!r} lacks {', '.join(missing)} in {folder}; rebuild it with: {reproduce_command(name)}")
+    registered = pipelines()
+    if name in registered:
+        info = registered[name]
+        folder = Path(info.locate())
+        if not folder.is_dir():
+            raise CheckpointError(
+                f"plugin {info.plugin!r} ({info.distribution} {info.version}) locates pipeline {name!r} at {str(folder)!r}, "
+                f"which is not a folder; reinstall {info.distribution}"
+            )
         return folder
     if path.exists() or not hub.is_repo_id(name):
-        raise CheckpointError(
-            f"{name!r} is neither a pipeline folder, a bundled pipeline ({', '.join(BUNDLED_PIPELINES)}) nor a Hub repo id of the form 'org/name'"
+        close = difflib.get_close_matches(name, registered, n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise UnknownPipelineError(
+            f"{name!r} is neither a pipeline folder, a registered pipeline name ({', '.join(registered) or 'none registered'}) "
+            f"nor a Hub repo id of the form 'org/name'.{hint} Plugins register pipeline names; `latentmotion pipelines` lists them."
         )
     return hub.download_pipeline(
         name,

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "latentmotion"
 LOAD_PLUGINS_ENV = "LATENTMOTION_LOAD_PLUGINS"
-DEFAULT_PLUGINS = ("latentmotion.default_plugins.tiny", "latentmotion.default_plugins.toy")
+DEFAULT_PLUGINS = ("latentmotion.default_plugins.tiny",)
 
 pm = pluggy.PluginManager("latentmotion")
 pm.add_hookspecs(hookspecs)
@@ -50,6 +50,27 @@ class BackendInfo:
 
     name: str
     factory: Callable[..., ImageGeneratorBackend] = attrs.field(repr=False)
+    description: str
+    plugin: str
+    distribution: str
+    version: str
+
+
+@attrs.frozen
+class PipelineInfo:
+    """A registered pipeline name and where it came from.
+
+    Attributes:
+        name: The name `LatentMotionPipeline.from_pretrained` takes.
+        locate: `locate()` returns the pipeline's local folder.
+        description: One line for humans.
+        plugin: Name of the plugin that registered it.
+        distribution: The installed distribution that ships the plugin.
+        version: That distribution's version.
+    """
+
+    name: str
+    locate: Callable[[], Path] = attrs.field(repr=False)
     description: str
     plugin: str
     distribution: str
@@ -110,20 +131,45 @@ def backends() -> dict[str, BackendInfo]:
     Returns:
         A mapping from backend name to its [BackendInfo][latentmotion.plugins.BackendInfo].
     """
-    load_plugins()
     found: dict[str, BackendInfo] = {}
-    for impl in pm.hook.register_backends.get_hookimpls():
-        distribution, version = _distributions.get(impl.plugin_name, ("latentmotion", _core_version()))
+    for impl, source in _hookimpls(pm.hook.register_backends):
 
-        def register(name: str, factory: Callable[..., Any], *, description: str = "", _impl=impl, _dist=(distribution, version)) -> None:
-            if name in found:
-                raise LatentMotionError(
-                    f"backend {name!r} is registered twice: by {found[name].plugin!r} and by {_impl.plugin_name!r}; uninstall one of them"
-                )
-            found[name] = BackendInfo(name, factory, description, _impl.plugin_name, *_dist)
+        def register(name: str, factory: Callable[..., Any], *, description: str = "", _plugin: str = impl.plugin_name, _source=source) -> None:
+            _add(found, BackendInfo(name, factory, description, _plugin, *_source), kind="backend")
 
         impl.function(register=register)
     return dict(sorted(found.items()))
+
+
+def pipelines() -> dict[str, PipelineInfo]:
+    """Every registered pipeline name, by name.
+
+    Returns:
+        A mapping from pipeline name to its [PipelineInfo][latentmotion.plugins.PipelineInfo].
+    """
+    found: dict[str, PipelineInfo] = {}
+    for impl, source in _hookimpls(pm.hook.register_pipelines):
+
+        def register(name: str, locate: Callable[[], Path], *, description: str = "", _plugin: str = impl.plugin_name, _source=source) -> None:
+            _add(found, PipelineInfo(name, locate, description, _plugin, *_source), kind="pipeline")
+
+        impl.function(register=register)
+    return dict(sorted(found.items()))
+
+
+def _hookimpls(hook: pluggy.HookCaller) -> list[tuple[pluggy.HookImpl, tuple[str, str]]]:
+    """The implementations of a registration hook, each with the (distribution, version) of its plugin."""
+    load_plugins()
+    return [(impl, _distributions.get(impl.plugin_name, ("latentmotion", _core_version()))) for impl in hook.get_hookimpls()]
+
+
+def _add(found: dict[str, Any], info: BackendInfo | PipelineInfo, *, kind: str) -> None:
+    """Add one registration to `found`; a name registered twice is an error naming both plugins."""
+    if info.name in found:
+        raise LatentMotionError(
+            f"{kind} {info.name!r} is registered twice: by {found[info.name].plugin!r} and by {info.plugin!r}; uninstall one of them"
+        )
+    found[info.name] = info
 
 
 def get_backend(name: str, **options: Any) -> ImageGeneratorBackend:

@@ -283,15 +283,16 @@ class Trainer:
         return {name: network.to(self.device) for name, network in networks.items()}
 
     def _basis(self, basis: PCABasis | None, resume: bool) -> PCABasis:
-        """The given basis, the configured file, the run's own fitted file, or a fresh fit."""
+        """The given basis, the configured file, the run's own file, or a fresh fit; a given or fitted one is kept in the run folder for resuming."""
         own, options = self.out_dir / BASIS_FILE, self.config.motion
         if basis is None and options.basis is not None:
             basis = PCABasis.load(options.basis)
         elif basis is None and resume and own.is_file():
             basis = PCABasis.load(own)
-        elif basis is None:
-            basis = PCABasis.fit(self.backend, n_samples=options.basis_samples, seed=self.config.run.seed, progress=self.progress and self.dist.is_main)
-            if self.dist.is_main:
+        else:
+            if basis is None:
+                basis = PCABasis.fit(self.backend, n_samples=options.basis_samples, seed=self.config.run.seed, progress=self.progress and self.dist.is_main)
+            if self.dist.is_main and not own.is_file():
                 basis.save(own)
         basis.check_compatible(self.backend.latent_space)
         return basis

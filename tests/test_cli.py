@@ -76,7 +76,7 @@ def read_grid(path, *, videos, frames, side=16, padding=2):
 def test_help_lists_every_command():
     result = invoke("--help")
     assert result.exit_code == 0
-    for command in ("generate", "fit-basis", "train", "backends", "info", "push", "plot", "animate"):
+    for command in ("generate", "fit-basis", "train", "backends", "pipelines", "info", "push", "plot", "animate"):
         assert command in result.stdout
 
 
@@ -399,8 +399,14 @@ def test_output_in_a_read_only_folder(pipeline_dir, tmp_path):
 def test_other_user_errors(tmp_path):
     assert_user_error(invoke("fit-basis", "tiny", "--backend-option", "resolution", "-o", tmp_path / "b.safetensors"), "KEY=VALUE")
     assert_user_error(invoke("fit-basis", "tinny", "-o", tmp_path / "b.safetensors"), "unknown backend 'tinny'", "'tiny'")
-    assert_user_error(invoke("generate", "-p", tmp_path / "missing", "-o", tmp_path / "v.gif"), "neither a pipeline folder, a bundled pipeline (toy, toy-cross) nor a Hub repo id")
+    assert_user_error(invoke("generate", "-p", tmp_path / "missing", "-o", tmp_path / "v.gif"), "neither a pipeline folder, a registered pipeline name (none registered) nor a Hub repo id")
     assert_user_error(invoke("plot", tmp_path, "-o", tmp_path / "p.png"), "log.jsonl", "does not exist")
+
+
+def test_the_default_pipeline_without_its_plugin_says_what_to_install(tmp_path):
+    assert_user_error(invoke("generate", "-o", tmp_path / "v.gif"), "default pipeline 'toy'", "pip install latentmotion-toyworld")
+    Image.new("RGB", (8, 8)).save(tmp_path / "photo.png")
+    assert_user_error(invoke("animate", tmp_path / "photo.png", "-o", tmp_path / "a.gif"), "pip install latentmotion-toyworld")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -456,3 +462,29 @@ def test_a_broken_plugin_leaves_the_core_commands_working(plugins, capsys):
     assert "plugin 'test-broken' failed to add its commands (RuntimeError: bug in the plugin)" in capsys.readouterr().err
     assert invoke("greet", app=app).stdout == "hello world\n"
     assert invoke("backends", "--json", app=app).exit_code == 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Plugins register pipeline names.
+
+
+class NamedPipeline:
+    def __init__(self, folder):
+        self.folder = folder
+
+    @hookimpl
+    def register_pipelines(self, register):
+        register("toy", lambda: self.folder, description="a pipeline saved by the test")
+
+
+def test_pipelines_lists_and_generate_loads_a_registered_name(plugins, pipeline, pipeline_dir, tmp_path):
+    assert invoke("pipelines", "--json").stdout == "[]\n"
+    plugins(NamedPipeline(pipeline_dir), "test-pipelines")
+    result = invoke("pipelines")
+    assert result.exit_code == 0 and result.stdout.split() == ["toy", "latentmotion", latentmotion.__version__, "a", "pipeline", "saved", "by", "the", "test"]
+    (row,) = json.loads(invoke("pipelines", "--json").stdout)
+    assert row == {"name": "toy", "description": "a pipeline saved by the test", "plugin": "test-pipelines", "distribution": "latentmotion", "version": latentmotion.__version__}
+    result = invoke("generate", "-n", 2, "-t", 3, "--seed", 4, "-o", tmp_path / "grid.png")  # the default pipeline, registered
+    assert result.exit_code == 0, result.output
+    assert torch.equal(read_grid(tmp_path / "grid.png", videos=2, frames=3), to_uint8(pipeline.generate(2, 3, seed=4)))
+    assert json.loads(invoke("info", "toy", "--json").stdout)["folder"] == str(pipeline_dir)

@@ -40,7 +40,7 @@ def test_cli_reference_is_current():
 
 def test_cli_reference_covers_every_command():
     page = (DOCS / "cli.md").read_text()
-    for name in ("generate", "fit-basis", "train", "backends", "info", "push", "plot", "animate"):
+    for name in ("generate", "fit-basis", "train", "backends", "pipelines", "info", "push", "plot", "animate"):
         assert f"## latentmotion {name}\n" in page
         assert f"Usage: latentmotion {name} [OPTIONS]" in page
 
@@ -50,7 +50,7 @@ def hook_names() -> list[str]:
 
 
 def test_the_hooks_are_found():
-    assert hook_names() == ["register_backends", "register_commands"]
+    assert hook_names() == ["register_backends", "register_commands", "register_pipelines"]
 
 
 @pytest.mark.parametrize("hook", hook_names())

@@ -1,6 +1,7 @@
-"""The pipeline: generation controls, rendering, save/load."""
+"""The pipeline: generation controls, rendering, save/load, names registered by plugins."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,10 +9,22 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import latentmotion
+from latentmotion import plugins
 from latentmotion.basis import PCABasis
-from latentmotion.errors import CheckpointError, ConfigError, ShapeError
+from latentmotion.errors import (
+    CheckpointError,
+    ConfigError,
+    LatentMotionError,
+    ShapeError,
+    UnknownPipelineError,
+)
+from latentmotion.hookspecs import hookimpl
 from latentmotion.motion import MotionConfig, MotionGenerator
-from latentmotion.pipeline import LatentMotionPipeline, interpolate_trajectory
+from latentmotion.pipeline import (
+    LatentMotionPipeline,
+    interpolate_trajectory,
+    resolve_pipeline_folder,
+)
 from latentmotion.rendering import render
 
 
@@ -117,7 +130,7 @@ def test_corrupt_or_missing_files(pipeline, tmp_path):
     (folder / "config.json").unlink()
     with pytest.raises(CheckpointError, match="no config.json"):
         LatentMotionPipeline.from_pretrained(folder)
-    with pytest.raises(CheckpointError, match=r"neither a pipeline folder, a bundled pipeline \(toy, toy-cross\) nor a Hub repo id"):
+    with pytest.raises(UnknownPipelineError, match=r"neither a pipeline folder, a registered pipeline name \(none registered\) nor a Hub repo id"):
         LatentMotionPipeline.from_pretrained(tmp_path / "does" / "not" / "exist")
 
 
@@ -134,22 +147,50 @@ def test_bad_generation_arguments(pipeline):
         pipeline.generate(1, 0)
 
 
-def test_a_missing_bundled_pipeline_names_the_rebuild_command(monkeypatch, tmp_path):
-    from latentmotion.toyworld import bundled
+# Pipeline names registered by plugins ----------------------------------------------------------
 
-    monkeypatch.setattr(bundled, "PRETRAINED_DIR", tmp_path)
-    with pytest.raises(CheckpointError, match=r"python -m latentmotion.toyworld.reproduce --name toy "):
+
+class NamedPipelines:
+    """A plugin registering pipeline names for folders saved in the test."""
+
+    def __init__(self, folders: dict[str, Path]) -> None:
+        self.folders = folders
+
+    @hookimpl
+    def register_pipelines(self, register):
+        for name, folder in self.folders.items():
+            register(name, lambda folder=folder: folder, description=f"saved in {folder.name}")
+
+
+@pytest.fixture
+def register_pipelines():
+    """`register_pipelines(folders, plugin="named")` registers a plugin naming `folders`, for the test only."""
+    names = []
+
+    def register(folders: dict[str, Path], plugin: str = "named") -> None:
+        plugins.pm.register(NamedPipelines(folders), name=plugin)
+        names.append(plugin)
+
+    yield register
+    for name in names:
+        plugins.pm.unregister(name=name)
+
+
+def test_a_registered_name_loads_through_the_plugin_manager(pipeline, tmp_path, register_pipelines):
+    folder = pipeline.save_pretrained(tmp_path / "saved")
+    register_pipelines({"toy": folder})
+    info = plugins.pipelines()["toy"]
+    assert (info.plugin, info.description, info.distribution) == ("named", "saved in saved", "latentmotion")
+    assert resolve_pipeline_folder("toy") == folder
+    loaded = LatentMotionPipeline.from_pretrained("toy")
+    assert loaded.config() == pipeline.config()
+    assert torch.equal(loaded.generate(2, seed=3), pipeline.generate(2, seed=3))
+
+
+def test_the_core_registers_no_pipeline_name():
+    assert latentmotion.pipelines() == {}
+    with pytest.raises(UnknownPipelineError, match=r"'toy' is neither a pipeline folder, a registered pipeline name \(none registered\)"):
         LatentMotionPipeline.from_pretrained("toy")
-
-
-@pytest.mark.parametrize("name", ["toy", "toy-cross"])
-def test_bundled_pipelines_load_offline_and_generate(name):
-    pipeline = LatentMotionPipeline.from_pretrained(name)
-    assert pipeline.backend.name == "toy"
-    videos = pipeline.generate(2, seed=0)
-    assert videos.shape == (2, pipeline.n_frames, 3, 64, 64)
-    assert torch.equal(videos, pipeline.generate(2, seed=0))
-    assert not torch.equal(videos[:, 0], videos[:, -1])
 
 
 def test_calling_a_pipeline_returns_frames_as_viewers_take_them(pipeline):
@@ -176,3 +217,34 @@ def test_from_pretrained_renders_in_the_asked_dtype(pipeline, tmp_path):
     torch.testing.assert_close(videos.float(), pipeline.generate(2, 4, seed=3), atol=0.05, rtol=0)  # bf16 keeps ~3 digits
     with pytest.raises(ConfigError, match="floating-point type"):
         half.to(dtype=torch.int64)
+
+
+def test_an_unknown_name_lists_the_registered_ones(pipeline, tmp_path, register_pipelines):
+    folder = pipeline.save_pretrained(tmp_path / "saved")
+    register_pipelines({"toy": folder, "toy-cross": folder})
+    with pytest.raises(UnknownPipelineError) as error:
+        LatentMotionPipeline.from_pretrained("toyy")
+    message = str(error.value)
+    assert "'toyy' is neither a pipeline folder, a registered pipeline name (toy, toy-cross) nor a Hub repo id of the form 'org/name'" in message
+    assert "Did you mean 'toy'" in message
+    assert isinstance(error.value, CheckpointError)
+
+
+def test_a_local_folder_comes_before_a_registered_name(pipeline, tmp_path, register_pipelines, monkeypatch):
+    register_pipelines({"toy": tmp_path / "elsewhere"})
+    monkeypatch.chdir(tmp_path)
+    local = pipeline.save_pretrained(tmp_path / "toy")
+    assert resolve_pipeline_folder("toy").resolve() == local
+
+
+def test_a_registered_name_without_its_folder_names_the_plugin(tmp_path, register_pipelines):
+    register_pipelines({"gone": tmp_path / "gone"}, plugin="forgetful")
+    with pytest.raises(CheckpointError, match=r"plugin 'forgetful' .* locates pipeline 'gone' at .*gone', which is not a folder"):
+        LatentMotionPipeline.from_pretrained("gone")
+
+
+def test_one_name_registered_by_two_plugins_is_an_error(tmp_path, register_pipelines):
+    register_pipelines({"toy": tmp_path}, plugin="first")
+    register_pipelines({"toy": tmp_path}, plugin="second")
+    with pytest.raises(LatentMotionError, match="pipeline 'toy' is registered twice: by 'first' and by 'second'"):
+        plugins.pipelines()

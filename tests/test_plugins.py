@@ -1,6 +1,8 @@
-"""Backends and plugins: the hook spec, entry points, LATENTMOTION_LOAD_PLUGINS, get_backend."""
+"""Backends and plugins: the hook spec, entry points, LATENTMOTION_LOAD_PLUGINS, get_backend, a core that imports no plugin."""
 
+import ast
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -56,9 +58,43 @@ def test_builtin_tiny_backend_is_registered_like_a_plugin():
     assert info.version == latentmotion.__version__
 
 
-def test_builtin_toy_backend_is_listed():
-    info = latentmotion.backends()["toy"]
-    assert (info.plugin, info.distribution) == ("latentmotion.default_plugins.toy", "latentmotion")
+def test_the_core_registers_only_tiny():
+    assert plugins.DEFAULT_PLUGINS == ("latentmotion.default_plugins.tiny",)
+    assert [name for name, info in latentmotion.backends().items() if info.distribution == "latentmotion"] == ["tiny"]
+
+
+def imported_modules(source: str) -> set[str]:
+    """Every module an `import` or `from ... import` statement of `source` names (relative imports excluded)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_imported_modules_sees_every_form_of_import():
+    source = "import a.b\nfrom c.d import e\ndef f():\n    import g as h\n    from i import j\nfrom . import k\n"
+    assert imported_modules(source) == {"a.b", "c.d", "g", "i"}
+
+
+def test_no_core_module_imports_a_plugin_package():
+    package = Path(latentmotion.__file__).parent
+    plugin_packages = ("latentmotion_toyworld", "latentmotion_stylegan2", "latentmotion_biggan")
+    offenders = [
+        f"{path.relative_to(package)} imports {module}"
+        for path in sorted(package.rglob("*.py"))
+        for module in imported_modules(path.read_text())
+        if module.split(".")[0] in plugin_packages
+    ]
+    assert offenders == []
+
+
+def test_the_core_ships_no_weights():
+    package = Path(latentmotion.__file__).parent
+    assert not (package / "toyworld").exists()
+    assert [path.name for path in package.rglob("*") if path.suffix in {".safetensors", ".pt", ".pkl", ".bin", ".npz"}] == []
 
 
 def test_get_backend_returns_a_frozen_differentiable_generator():

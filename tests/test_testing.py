@@ -14,10 +14,6 @@ def test_the_tiny_backend_keeps_the_contract():
     assert (backend.name, backend.options) == ("tiny", {"resolution": 16, "dim": 8})
 
 
-def test_the_toy_backend_keeps_the_contract():
-    assert check_backend("toy").name == "toy"
-
-
 def test_a_factory_is_checked_under_its_function_name():
     def tiny(**options):
         return tiny_backend(**options)

@@ -61,8 +61,6 @@ def train(
     config = TrainConfig() if config_file is None else TrainConfig.from_file(config_file)
     config = config.with_changes({"backend": "stylegan2", "backend_options": backend.options, "data.path": str(data)})
     basis = PCABasis.fit(backend, n_samples=config.motion.basis_samples, progress=True)  # W = mapping(z), 512-d
-    out.mkdir(parents=True, exist_ok=True)
-    basis.save(out / "basis.safetensors")
     return Trainer(config, out, backend=backend, basis=basis).train()
 
 

@@ -3,7 +3,7 @@
     python examples/toyworld/evaluate.py                                   # the bundled `toy` pipeline
     python examples/toyworld/evaluate.py --pipeline toy-cross --variant glow
 
-See latentmotion.toyworld.evaluate for the figures: motion distance (sliced Wasserstein-1 between
+See latentmotion_toyworld.evaluate for the figures: motion distance (sliced Wasserstein-1 between
 tracked per-frame displacements, pixels per frame), trajectory distance (the same between whole
 videos' displacement sequences), speed spread, persistence, largest direction share and colour
 ACD, for the model, static videos and a random walk in the PCA basis with the model's step length.
@@ -14,14 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from latentmotion_toyworld.config import VARIANTS, WorldConfig
+from latentmotion_toyworld.evaluate import evaluate
+
 from latentmotion import LatentMotionPipeline
-from latentmotion.toyworld.config import VARIANTS, WorldConfig
-from latentmotion.toyworld.evaluate import evaluate
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pipeline", default="toy", help="bundled name, folder or Hub repo id")
+    parser.add_argument("--pipeline", default="toy", help="registered pipeline name (latentmotion pipelines), folder or Hub repo id")
     parser.add_argument("--variant", default="shapes", choices=VARIANTS, help="world variant of the real videos (the motion's domain)")
     parser.add_argument("--videos", type=int, default=1024, help="videos in each set; with fewer, the real floor nears the random walk")
     parser.add_argument("--frames", type=int, help="frames per video (default: the pipeline's)")

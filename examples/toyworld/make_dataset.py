@@ -4,14 +4,15 @@
     python examples/toyworld/make_dataset.py data/toy-glow --variant glow --frames 32
 
 The folder can be given to `latentmotion.data.VideoFolderDataset` (or to training) as is;
-`latentmotion.toyworld.dataset.read_ground_truth` loads the motion of every video back.
+`latentmotion_toyworld.dataset.read_ground_truth` loads the motion of every video back.
 """
 
 import argparse
 from pathlib import Path
 
-from latentmotion.toyworld import VARIANTS, WorldConfig, render_scenes, sample_scenes
-from latentmotion.toyworld.dataset import write_dataset
+from latentmotion_toyworld import VARIANTS, WorldConfig, render_scenes, sample_scenes
+from latentmotion_toyworld.dataset import write_dataset
+
 from latentmotion.video import write_grid
 
 

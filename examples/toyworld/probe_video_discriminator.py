@@ -24,14 +24,14 @@ import time
 
 import torch
 from einops import rearrange
+from latentmotion_toyworld.config import VARIANTS, WorldConfig
+from latentmotion_toyworld.world import render_videos
 
 from latentmotion import LatentMotionPipeline, losses
 from latentmotion.discriminators import VideoDiscriminator
 from latentmotion.modes import stack_first_frame
 from latentmotion.rendering import render
 from latentmotion.streams import Stream, stream_generator
-from latentmotion.toyworld.config import VARIANTS, WorldConfig
-from latentmotion.toyworld.world import render_videos
 from latentmotion.train import resize_clips
 
 
@@ -87,7 +87,7 @@ def generated_clips(pipeline: LatentMotionPipeline, n_videos: int, n_frames: int
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pipeline", default="toy", help="bundled name, folder or Hub repo id")
+    parser.add_argument("--pipeline", default="toy", help="registered pipeline name (latentmotion pipelines), folder or Hub repo id")
     parser.add_argument("--variant", default="shapes", choices=VARIANTS, help="world variant of the real videos")
     parser.add_argument("--real", default="world", choices=("world", "steadied"), help="what the real clips are")
     parser.add_argument("--videos", type=int, default=768, help="clips of each kind; the last --held-out are for the report")

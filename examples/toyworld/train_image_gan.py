@@ -3,10 +3,10 @@
     python examples/toyworld/train_image_gan.py --variant shapes
     python examples/toyworld/train_image_gan.py --variant glow --preview glow-samples.png
 
-Same as `python -m latentmotion.toyworld.train_image_gan`; `--help` lists the options.
+Same as `python -m latentmotion_toyworld.train_image_gan`; `--help` lists the options.
 """
 
-from latentmotion.toyworld.train_image_gan import main
+from latentmotion_toyworld.train_image_gan import main
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,7 @@
 """The toy video world: seeded short videos of one moving shape, with their ground-truth motion.
 
 ```python
-from latentmotion.toyworld import WorldConfig, render_videos
+from latentmotion_toyworld import WorldConfig, render_videos
 
 videos, motion = render_videos(WorldConfig(variant="glow"), 8, seed=0)
 videos.shape            # [8, 16, 3, 64, 64], in [-1, 1]
@@ -14,9 +14,9 @@ from __future__ import annotations
 import attrs
 import torch
 
-from latentmotion.toyworld.config import WorldConfig
-from latentmotion.toyworld.render import render_scenes
-from latentmotion.toyworld.scene import Motion, sample_scenes
+from latentmotion_toyworld.config import WorldConfig
+from latentmotion_toyworld.render import render_scenes
+from latentmotion_toyworld.scene import Motion, sample_scenes
 
 
 def render_videos(config: WorldConfig, n: int, *, seed: int) -> tuple[torch.Tensor, Motion]:
@@ -28,7 +28,7 @@ def render_videos(config: WorldConfig, n: int, *, seed: int) -> tuple[torch.Tens
         seed: Seed; the same seed gives the same videos, and the same motions in both variants.
 
     Returns:
-        `[n, T, 3, H, W]` videos in `[-1, 1]`, and their [Motion][latentmotion.toyworld.scene.Motion].
+        `[n, T, 3, H, W]` videos in `[-1, 1]`, and their [Motion][latentmotion_toyworld.scene.Motion].
     """
     scene = sample_scenes(config, n, seed=seed)
     return render_scenes(scene, config=config), scene.motion

@@ -4,11 +4,8 @@ import math
 
 import pytest
 import torch
-
-from latentmotion import LatentMotionPipeline
-from latentmotion.errors import ConfigError
-from latentmotion.toyworld.config import WorldConfig
-from latentmotion.toyworld.evaluate import (
+from latentmotion_toyworld.config import WorldConfig
+from latentmotion_toyworld.evaluate import (
     colour_acd,
     complete_videos,
     direction_share,
@@ -20,8 +17,13 @@ from latentmotion.toyworld.evaluate import (
     speed_spread,
     trajectory_samples,
 )
-from latentmotion.toyworld.tracking import displacements
-from latentmotion.toyworld.world import render_videos
+from latentmotion_toyworld.tracking import displacements
+from latentmotion_toyworld.world import render_videos
+
+from latentmotion import LatentMotionPipeline
+from latentmotion.errors import ConfigError
+
+pytestmark = pytest.mark.usefixtures("registered")  # the bundled pipelines load through the plugin
 
 
 def test_sliced_wasserstein_of_a_shift_in_one_dimension_is_the_shift() -> None:

@@ -14,8 +14,8 @@ import math
 import torch
 from einops import rearrange, repeat
 
-from latentmotion.toyworld.config import SHAPE_KINDS, WorldConfig
-from latentmotion.toyworld.scene import Scene
+from latentmotion_toyworld.config import SHAPE_KINDS, WorldConfig
+from latentmotion_toyworld.scene import Scene
 
 _SHAPE_POINTS = {"circle": 0, "triangle": 3, "square": 4, "pentagon": 5, "star": 5}
 _SHAPE_INNER = {"circle": 1.0, "triangle": math.cos(math.pi / 3), "square": math.cos(math.pi / 4), "pentagon": math.cos(math.pi / 5), "star": 0.45}
@@ -111,7 +111,7 @@ def render_frames(
     *,
     config: WorldConfig,
 ) -> torch.Tensor:
-    """Rasterise single frames from their content and pose (see [Content][latentmotion.toyworld.scene.Content]).
+    """Rasterise single frames from their content and pose (see [Content][latentmotion_toyworld.scene.Content]).
 
     Args:
         kind: `[F]` shape index in `SHAPE_KINDS`.

@@ -1,6 +1,6 @@
-"""The built-in `toy` backend: the toy image GAN, wrapped by the generic custom-GAN path.
+"""The `toy` backend: the toy image GAN, wrapped by the generic custom-GAN path.
 
-The generator trained by [train_image_gan][latentmotion.toyworld.train_image_gan] becomes a
+The generator trained by [train_image_gan][latentmotion_toyworld.train_image_gan] becomes a
 backend through [ModuleBackend][latentmotion.module_backend.ModuleBackend], exactly as a
 third-party `nn.Module` generator would: latent space W declared, content codes drawn as
 `w = mapping(z)` with `z ~ N(0, I)`, rendering by the synthesis network, inversion by the base
@@ -16,12 +16,12 @@ import torch
 from latentmotion.backend import LatentSpace
 from latentmotion.errors import ConfigError
 from latentmotion.module_backend import ModuleBackend
-from latentmotion.toyworld.checkpoint import (
+from latentmotion_toyworld.checkpoint import (
     bundled_weights,
     load_generator,
     rebuild_command,
 )
-from latentmotion.toyworld.config import VARIANTS
+from latentmotion_toyworld.config import VARIANTS
 
 
 def toy_backend(*, variant: str = "shapes", path: str | os.PathLike[str] | None = None) -> ModuleBackend:

@@ -1,11 +1,11 @@
 """Train the toy image GAN on frames of the toy world, on a CPU, and save its generator.
 
 ```
-python -m latentmotion.toyworld.train_image_gan --variant shapes
+python -m latentmotion_toyworld.train_image_gan --variant shapes
 ```
 
-writes `latentmotion/toyworld/weights/toy-shapes.safetensors` (+ `.json`), the weights of the
-built-in `toy` backend. Training follows StyleGAN2's recipe in miniature: non-saturating
+writes `latentmotion_toyworld/weights/toy-shapes.safetensors` (+ `.json`), the weights of the
+`toy` backend. Training follows StyleGAN2's recipe in miniature: non-saturating
 logistic loss, lazy R1 penalty on real images, Adam with betas (0, 0.99), and an exponential
 moving average of the generator, which is what gets saved. Real images are rendered afresh at
 every step, so the GAN never sees the same frame twice. The weights are saved every
@@ -29,14 +29,14 @@ from rich.console import Console
 from torch.nn import functional as F
 
 from latentmotion.errors import ConfigError, LatentMotionError
-from latentmotion.toyworld.checkpoint import bundled_weights, save_generator
-from latentmotion.toyworld.config import VARIANTS, WorldConfig
-from latentmotion.toyworld.image_gan import (
+from latentmotion_toyworld.checkpoint import bundled_weights, save_generator
+from latentmotion_toyworld.config import VARIANTS, WorldConfig
+from latentmotion_toyworld.image_gan import (
     ImageDiscriminator,
     ImageGANConfig,
     ImageGenerator,
 )
-from latentmotion.toyworld.world import render_frames
+from latentmotion_toyworld.world import render_frames
 
 
 def _at_least(low: float) -> Any:
@@ -138,7 +138,7 @@ def train_image_gan(
             "steps": step, "config": attrs.asdict(config), "world": world.to_dict(), "last_losses": losses,
             "wall_minutes": round(minutes, 2), "cpu_minutes": round((time.process_time() - cpu_started) / 60, 2),
             "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "machine": platform.machine(),
-            "rebuild": f"python -m latentmotion.toyworld.train_image_gan --variant {config.variant} --steps {config.steps} --seed {config.seed}",
+            "rebuild": f"python -m latentmotion_toyworld.train_image_gan --variant {config.variant} --steps {config.steps} --seed {config.seed}",
         })  # fmt: skip
         if preview is not None:
             from latentmotion.video import write_grid
@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         argv: Arguments without the program name; default `sys.argv[1:]`.
     """
     defaults = TrainImageGANConfig()
-    parser = argparse.ArgumentParser(prog="python -m latentmotion.toyworld.train_image_gan", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m latentmotion_toyworld.train_image_gan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", choices=VARIANTS, default=defaults.variant, help="world variant to learn")
     parser.add_argument("--steps", type=int, default=defaults.steps, help="training steps")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per update")

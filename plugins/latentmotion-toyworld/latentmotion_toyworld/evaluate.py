@@ -34,9 +34,9 @@ from latentmotion.errors import ConfigError
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.rendering import render
 from latentmotion.streams import Stream, stream_generator
-from latentmotion.toyworld.config import WorldConfig
-from latentmotion.toyworld.tracking import displacements, object_colours
-from latentmotion.toyworld.world import render_videos
+from latentmotion_toyworld.config import WorldConfig
+from latentmotion_toyworld.tracking import displacements, object_colours
+from latentmotion_toyworld.world import render_videos
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, *, n_projections: int = 128, seed: int = 0) -> float:

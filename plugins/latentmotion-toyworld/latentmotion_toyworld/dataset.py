@@ -3,7 +3,7 @@
 The folder holds one mp4 file per video (`000000.mp4`, `000001.mp4`, ...), which
 [VideoFolderDataset][latentmotion.data.VideoFolderDataset] reads like any other video dataset,
 and `ground_truth.json`: the world configuration, the seed, and the content and motion of
-every video, which [read_ground_truth][latentmotion.toyworld.dataset.read_ground_truth] loads back.
+every video, which [read_ground_truth][latentmotion_toyworld.dataset.read_ground_truth] loads back.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import torch
 
 from latentmotion.atomic import atomic_path
 from latentmotion.errors import ConfigError, DatasetError
-from latentmotion.toyworld.config import SHAPE_KINDS, WorldConfig
-from latentmotion.toyworld.render import render_scenes
-from latentmotion.toyworld.scene import Content, Motion, Scene, sample_scenes
+from latentmotion_toyworld.config import SHAPE_KINDS, WorldConfig
+from latentmotion_toyworld.render import render_scenes
+from latentmotion_toyworld.scene import Content, Motion, Scene, sample_scenes
 
 GROUND_TRUTH_FILE = "ground_truth.json"
 """Name of the ground-truth file inside a dataset folder."""
@@ -36,7 +36,7 @@ def write_dataset(root: str | os.PathLike[str], config: WorldConfig, n_videos: i
         root: Folder to create; it must not exist yet or be empty.
         config: The world.
         n_videos: Number of videos, at least 1.
-        seed: Seed of the scenes (see [sample_scenes][latentmotion.toyworld.scene.sample_scenes]).
+        seed: Seed of the scenes (see [sample_scenes][latentmotion_toyworld.scene.sample_scenes]).
         fps: Frame rate stored in the mp4 files.
 
     Returns:
@@ -75,11 +75,11 @@ def read_ground_truth(root: str | os.PathLike[str]) -> tuple[WorldConfig, list[P
     """Load the configuration, the video files and the ground truth of a dataset folder.
 
     Args:
-        root: A folder written by [write_dataset][latentmotion.toyworld.dataset.write_dataset].
+        root: A folder written by [write_dataset][latentmotion_toyworld.dataset.write_dataset].
 
     Returns:
         The world configuration, the paths of the videos in order, and their
-        [Scene][latentmotion.toyworld.scene.Scene] (row `i` describes the video at path `i`).
+        [Scene][latentmotion_toyworld.scene.Scene] (row `i` describes the video at path `i`).
 
     Raises:
         DatasetError: The ground-truth file is missing or unreadable.

@@ -191,8 +191,8 @@ def pixel_norm(x: torch.Tensor, *, dim: int = 1) -> torch.Tensor:
 class MappingNetwork(nn.Module):
     """`z -> w`: the pose is drawn apart from the content, which is learned.
 
-    The first [POSE_DIM][latentmotion.toyworld.image_gan.POSE_DIM] coordinates of `z`, times
-    [POSE_STD][latentmotion.toyworld.image_gan.POSE_STD], are the pose coordinates of `w`; the
+    The first [POSE_DIM][latentmotion_toyworld.image_gan.POSE_DIM] coordinates of `z`, times
+    [POSE_STD][latentmotion_toyworld.image_gan.POSE_STD], are the pose coordinates of `w`; the
     rest of `z` goes through pixel normalisation and fully connected layers with leaky ReLU to
     the content coordinates. Pose and content are thus independent in W.
 
@@ -264,14 +264,14 @@ class SynthesisNetwork(nn.Module):
     The image is an object composited over a background, as the toy world draws it:
     `image = background + alpha * (colour - background)`.
 
-    - The first [POSE_DIM][latentmotion.toyworld.image_gan.POSE_DIM] coordinates of `w` are the
-      object's pose, scaled by the fixed [POSE_GAIN][latentmotion.toyworld.image_gan.POSE_GAIN]:
+    - The first [POSE_DIM][latentmotion_toyworld.image_gan.POSE_DIM] coordinates of `w` are the
+      object's pose, scaled by the fixed [POSE_GAIN][latentmotion_toyworld.image_gan.POSE_GAIN]:
       its centre and rotation angle. They define a frame attached to the object,
       `(x', y') = R(-angle) ((x, y) - centre)`, for each pixel centre `(x, y)` in `(-1, 1)`.
     - The object (`colour`, `alpha`) sees only `(x', y')`: the rest of `w` (the content) gives
       `hidden` half-planes in the object's frame, and per-pixel layers with modulated weights
       compose them into a disc or polygon with its colours and opacity. The opacity is cut to a
-      disc of radius [OBJECT_RADIUS][latentmotion.toyworld.image_gan.OBJECT_RADIUS] about the
+      disc of radius [OBJECT_RADIUS][latentmotion_toyworld.image_gan.OBJECT_RADIUS] about the
       centre, so that only the pose can place the object in the image.
     - The background sees only `(x, y)`: a linear colour gradient set by the content.
 
@@ -324,7 +324,7 @@ class SynthesisNetwork(nn.Module):
 
 
 class ImageGenerator(nn.Module):
-    """The toy image generator: a [MappingNetwork][latentmotion.toyworld.image_gan.MappingNetwork] and a [SynthesisNetwork][latentmotion.toyworld.image_gan.SynthesisNetwork].
+    """The toy image generator: a [MappingNetwork][latentmotion_toyworld.image_gan.MappingNetwork] and a [SynthesisNetwork][latentmotion_toyworld.image_gan.SynthesisNetwork].
 
     Calling it renders from `w`, as a latentmotion backend needs; `mapping` draws the `w`.
 

@@ -69,7 +69,7 @@ def track_centroids(videos: torch.Tensor, *, threshold: float = DEFAULT_THRESHOL
 
     Returns:
         `[B, T, 2]` centroids `(x, y)` in pixels, in the coordinates of
-        [Motion][latentmotion.toyworld.scene.Motion] (pixel `(i, j)` has its centre at
+        [Motion][latentmotion_toyworld.scene.Motion] (pixel `(i, j)` has its centre at
         `(j + 0.5, i + 0.5)`); NaN for frames without any foreground pixel.
     """
     mask = foreground_masks(videos, threshold=threshold).float()

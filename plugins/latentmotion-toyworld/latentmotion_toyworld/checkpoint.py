@@ -2,7 +2,7 @@
 
 `toy-shapes.safetensors` holds the generator's tensors (float16 by default: the generator renders
 the same images to within a fraction of an 8-bit step); `toy-shapes.json` beside it holds the
-architecture ([ImageGANConfig][latentmotion.toyworld.image_gan.ImageGANConfig]) and how the
+architecture ([ImageGANConfig][latentmotion_toyworld.image_gan.ImageGANConfig]) and how the
 weights were made (world, training settings, cost). Both are written atomically; reading checks
 every key and shape strictly and turns any problem into a
 [CheckpointError][latentmotion.errors.CheckpointError] that names the file and the command that
@@ -23,8 +23,8 @@ from safetensors.torch import load_file, save_file
 
 from latentmotion.atomic import atomic_path
 from latentmotion.errors import CheckpointError, ConfigError
-from latentmotion.toyworld.config import VARIANTS
-from latentmotion.toyworld.image_gan import ImageGANConfig, ImageGenerator
+from latentmotion_toyworld.config import VARIANTS
+from latentmotion_toyworld.image_gan import ImageGANConfig, ImageGenerator
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 """Folder of the bundled weight files inside the package."""
@@ -37,7 +37,7 @@ def bundled_weights(variant: str) -> Path:
         variant: World variant, e.g. `"shapes"` or `"glow"`.
 
     Returns:
-        `latentmotion/toyworld/weights/toy-<variant>.safetensors`.
+        `latentmotion_toyworld/weights/toy-<variant>.safetensors`.
     """
     return WEIGHTS_DIR / f"toy-{variant}.safetensors"
 
@@ -53,7 +53,7 @@ def rebuild_command(variant: str | None, path: str | os.PathLike[str] | None = N
         A command line.
     """
     chosen = variant or "{" + ",".join(VARIANTS) + "}"
-    command = f"python -m latentmotion.toyworld.train_image_gan --variant {chosen}"
+    command = f"python -m latentmotion_toyworld.train_image_gan --variant {chosen}"
     return command if path is None else f"{command} --out {path}"
 
 
@@ -104,7 +104,7 @@ def save_generator(
 
 
 def load_generator(path: str | os.PathLike[str], *, rebuild: str) -> tuple[ImageGenerator, dict[str, Any]]:
-    """Read a generator written by [save_generator][latentmotion.toyworld.checkpoint.save_generator].
+    """Read a generator written by [save_generator][latentmotion_toyworld.checkpoint.save_generator].
 
     Args:
         path: The `.safetensors` weight file (its `.json` description must lie beside it).

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import torch
 
-from latentmotion.toyworld.config import MARGIN, SHAPE_KINDS, WorldConfig
+from latentmotion_toyworld.config import MARGIN, SHAPE_KINDS, WorldConfig
 
 
 def _map_tensors(record: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:

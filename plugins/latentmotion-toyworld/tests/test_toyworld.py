@@ -7,9 +7,7 @@ from pathlib import Path
 import attrs
 import pytest
 import torch
-
-from latentmotion.errors import CheckpointError, ConfigError, DatasetError, ShapeError
-from latentmotion.toyworld import (
+from latentmotion_toyworld import (
     SHAPE_KINDS,
     WorldConfig,
     displacements,
@@ -19,19 +17,19 @@ from latentmotion.toyworld import (
     sample_scenes,
     track_centroids,
 )
-from latentmotion.toyworld.backend import toy_backend
-from latentmotion.toyworld.checkpoint import (
+from latentmotion_toyworld.backend import toy_backend
+from latentmotion_toyworld.checkpoint import (
     bundled_weights,
     load_generator,
     save_generator,
 )
-from latentmotion.toyworld.config import MARGIN
-from latentmotion.toyworld.dataset import (
+from latentmotion_toyworld.config import MARGIN
+from latentmotion_toyworld.dataset import (
     GROUND_TRUTH_FILE,
     read_ground_truth,
     write_dataset,
 )
-from latentmotion.toyworld.image_gan import (
+from latentmotion_toyworld.image_gan import (
     POSE_DIM,
     POSE_GAIN,
     POSE_STD,
@@ -41,14 +39,17 @@ from latentmotion.toyworld.image_gan import (
     ModulatedLinear,
     SynthesisNetwork,
 )
-from latentmotion.toyworld.render import signed_distance
-from latentmotion.toyworld.scene import bounce, hsv_to_rgb
-from latentmotion.toyworld.train_image_gan import (
+from latentmotion_toyworld.render import signed_distance
+from latentmotion_toyworld.scene import bounce, hsv_to_rgb
+from latentmotion_toyworld.train_image_gan import (
     TrainImageGANConfig,
     main,
     r1_penalty,
     train_image_gan,
 )
+
+import latentmotion
+from latentmotion.errors import CheckpointError, ConfigError, DatasetError, ShapeError
 
 TINY_GAN = ImageGANConfig(resolution=16, z_dim=8, w_dim=8, mapping_layers=2, hidden=8, layers=2, channel_base=64, max_channels=16)
 
@@ -377,13 +378,8 @@ def saved_generator(tmp_path: Path) -> Path:
     return save_generator(tmp_path / "toy.safetensors", ImageGenerator(TINY_GAN), metadata={"steps": 0})
 
 
-def test_backend_loads_a_saved_generator_through_the_builtin_plugin(saved_generator: Path) -> None:
-    from latentmotion.default_plugins import toy
-    from latentmotion.plugins import build_backend
-
-    registered = {}
-    toy.register_backends(register=lambda name, factory, description="": registered.update({name: factory}))
-    backend = build_backend("toy", registered["toy"], path=str(saved_generator))
+def test_backend_loads_a_saved_generator_through_the_plugin(registered: None, saved_generator: Path) -> None:
+    backend = latentmotion.get_backend("toy", path=str(saved_generator))
     assert backend.name == "toy"
     assert backend.latent_space.name == "w" and backend.latent_space.dim == 8
     assert backend.options == {"path": str(saved_generator.resolve())}
@@ -398,7 +394,7 @@ def test_backend_loads_a_saved_generator_through_the_builtin_plugin(saved_genera
 
 
 def test_backend_errors_name_the_file_and_the_rebuild_command(saved_generator: Path) -> None:
-    with pytest.raises(CheckpointError, match=r"missing\.safetensors' is missing; rebuild it with: python -m latentmotion\.toyworld\.train_image_gan"):
+    with pytest.raises(CheckpointError, match=r"missing\.safetensors' is missing; rebuild it with: python -m latentmotion_toyworld\.train_image_gan"):
         toy_backend(path=saved_generator.with_name("missing.safetensors"))
 
     with pytest.raises(ConfigError, match="variant must be one of"):
@@ -437,8 +433,8 @@ def test_bundled_generators_load_and_render(variant: str) -> None:
 
 @pytest.mark.parametrize(("name", "image_variant", "video_variant"), [("toy", "shapes", "shapes"), ("toy-cross", "shapes", "glow")])
 def test_the_reproduction_recipe_builds_the_bundled_pipelines_networks(name: str, image_variant: str, video_variant: str) -> None:
-    from latentmotion.toyworld.bundled import bundled_pipeline
-    from latentmotion.toyworld.reproduce import train_config
+    from latentmotion_toyworld.bundled import bundled_pipeline
+    from latentmotion_toyworld.reproduce import train_config
 
     config = train_config(image_variant=image_variant, video_variant=video_variant, data="videos", steps=10, seed=0)
     bundled = json.loads((bundled_pipeline(name) / "config.json").read_text())

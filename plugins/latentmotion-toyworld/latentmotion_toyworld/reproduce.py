@@ -1,7 +1,7 @@
 """Reproduce a bundled toy pipeline: train a motion generator for the toy image GAN on world videos.
 
-    python -m latentmotion.toyworld.reproduce                          # the default `toy` pipeline
-    python -m latentmotion.toyworld.reproduce --name toy-cross --image-variant shapes --video-variant glow
+    python -m latentmotion_toyworld.reproduce                          # the default `toy` pipeline
+    python -m latentmotion_toyworld.reproduce --name toy-cross --image-variant shapes --video-variant glow
 
 It renders a dataset of world videos to mp4 files, fits the PCA basis of the toy generator's W
 space, trains with the core [Trainer][latentmotion.train.Trainer] (in-domain when the image and
@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 
 from latentmotion.config import TrainConfig
-from latentmotion.toyworld.bundled import bundled_pipeline
-from latentmotion.toyworld.config import VARIANTS, WorldConfig
-from latentmotion.toyworld.dataset import write_dataset
 from latentmotion.train import Trainer
+from latentmotion_toyworld.bundled import bundled_pipeline
+from latentmotion_toyworld.config import VARIANTS, WorldConfig
+from latentmotion_toyworld.dataset import write_dataset
 
 
 def train_config(*, image_variant: str, video_variant: str, data: str, steps: int, seed: int) -> TrainConfig:
@@ -39,7 +39,7 @@ def train_config(*, image_variant: str, video_variant: str, data: str, steps: in
       authors' near-zero start, every video learned to move the same way (a mode collapse of the
       direction, which then hopped during training); from this start the directions stay spread;
     - K = 3 PCA directions, the toy GAN's pose (see
-      [POSE_STD][latentmotion.toyworld.image_gan.POSE_STD]), instead of most of them. Given all
+      [POSE_STD][latentmotion_toyworld.image_gan.POSE_STD]), instead of most of them. Given all
       64, the motion generator also changed the objects' colour and shape from frame to frame
       (colour ACD about 40 against the real videos' 1.7), and the discriminators did not stop it
       within this budget;
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         argv: Arguments (default: `sys.argv[1:]`).
     """
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--name", default="toy", help="pipeline name; written to latentmotion/toyworld/pretrained/NAME")
+    parser.add_argument("--name", default="toy", help="pipeline name; written to latentmotion_toyworld/pretrained/NAME")
     parser.add_argument("--image-variant", default="shapes", choices=VARIANTS, help="variant of the toy image GAN")
     parser.add_argument("--video-variant", default="shapes", choices=VARIANTS, help="variant of the training videos")
     parser.add_argument("--videos", type=int, default=512, help="training videos rendered")

@@ -1,0 +1,43 @@
+"""A procedural video world and small models trained on it: the `toy` backend and latentmotion's offline default pipelines.
+
+Videos show one shape (circle, triangle, square, pentagon or star) that translates, bounces off
+the borders and rotates; content stays fixed within a video, only the motion changes. Every
+video comes with its ground-truth motion, and a pixel tracker measures the motion of generated
+videos the same way.
+
+Public names are imported lazily, so that importing the plugin (and the `latentmotion` CLI) does
+not load torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "SHAPE_KINDS": "latentmotion_toyworld.config",
+    "VARIANTS": "latentmotion_toyworld.config",
+    "WorldConfig": "latentmotion_toyworld.config",
+    "Content": "latentmotion_toyworld.scene",
+    "Motion": "latentmotion_toyworld.scene",
+    "Scene": "latentmotion_toyworld.scene",
+    "sample_scenes": "latentmotion_toyworld.scene",
+    "render_scenes": "latentmotion_toyworld.render",
+    "render_frames": "latentmotion_toyworld.world",
+    "render_videos": "latentmotion_toyworld.world",
+    "displacements": "latentmotion_toyworld.tracking",
+    "estimate_background": "latentmotion_toyworld.tracking",
+    "foreground_masks": "latentmotion_toyworld.tracking",
+    "object_colours": "latentmotion_toyworld.tracking",
+    "track_centroids": "latentmotion_toyworld.tracking",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'latentmotion_toyworld' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
