@@ -28,11 +28,11 @@ _CONV = {2: nn.Conv2d, 3: nn.Conv3d}
 _NORM = {2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
 
 
-def _patch_discriminator(*, dims: int, in_channels: int, ndf: int, n_layers: int) -> nn.Sequential:
+def _patch_discriminator(*, dims: int, in_channels: int, channels: int, layers: int) -> nn.Sequential:
     """Build one PatchGAN scale: kernel 4, padding 2, LeakyReLU 0.2, instance norm after the first conv.
 
-    The stack is `conv(s2)`, then `n_layers` times `conv + norm` (stride 2 except the last,
-    stride 1), then `conv(-> 1, s1)`; channels start at `ndf` and double at every conv but the last.
+    The stack is `conv(s2)`, then `layers` times `conv + norm` (stride 2 except the last,
+    stride 1), then `conv(-> 1, s1)`; channels start at `channels` and double at every conv but the last.
     The norm has no affine parameters and no running statistics: it always normalises with the
     statistics of the instance at hand, as the authors' discriminator does in train mode, which
     it never leaves.
@@ -40,39 +40,39 @@ def _patch_discriminator(*, dims: int, in_channels: int, ndf: int, n_layers: int
     Args:
         dims: Number of spatial dimensions: 2 for images, 3 for videos.
         in_channels: Channels of the input.
-        ndf: Channels of the first convolution.
-        n_layers: Number of normalised convolutions.
+        channels: Channels of the first convolution.
+        layers: Number of normalised convolutions.
 
     Returns:
         The scale, mapping `[B, C, *S]` to a map of patch scores `[B, 1, *S']`.
     """
     conv, norm = _CONV[dims], _NORM[dims]
-    layers: list[nn.Module] = [conv(in_channels, ndf, 4, stride=2, padding=2), nn.LeakyReLU(0.2)]
-    channels = ndf
-    for index in range(1, n_layers + 1):
-        stride = 2 if index < n_layers else 1
-        layers += [
-            conv(channels, 2 * channels, 4, stride=stride, padding=2),
-            norm(2 * channels, affine=False, track_running_stats=False),
+    stack: list[nn.Module] = [conv(in_channels, channels, 4, stride=2, padding=2), nn.LeakyReLU(0.2)]
+    width = channels
+    for index in range(1, layers + 1):
+        stride = 2 if index < layers else 1
+        stack += [
+            conv(width, 2 * width, 4, stride=stride, padding=2),
+            norm(2 * width, affine=False, track_running_stats=False),
             nn.LeakyReLU(0.2),
         ]
-        channels *= 2
-    layers.append(conv(channels, 1, 4, stride=1, padding=2))
-    for layer in layers:
+        width *= 2
+    stack.append(conv(width, 1, 4, stride=1, padding=2))
+    for layer in stack:
         if isinstance(layer, conv):
             nn.init.normal_(layer.weight, 0.0, 0.02)
-    return nn.Sequential(*layers)
+    return nn.Sequential(*stack)
 
 
 class _MultiscalePatchDiscriminator(nn.Module):
-    """`num_scales` PatchGANs of the same shape; scale `s` sees the input average-pooled `s` times.
+    """`scales` PatchGANs of the same shape; scale `s` sees the input average-pooled `s` times.
 
     Args:
         dims: Number of spatial dimensions: 2 for images, 3 for videos.
         in_channels: Channels of the input.
-        ndf: Channels of the first convolution of every scale.
-        n_layers: Normalised convolutions per scale.
-        num_scales: Number of scales.
+        channels: Channels of the first convolution of every scale.
+        layers: Normalised convolutions per scale.
+        scales: Number of scales.
         downsample: The pooling applied between two scales.
     """
 
@@ -81,19 +81,19 @@ class _MultiscalePatchDiscriminator(nn.Module):
         *,
         dims: int,              # 2 (images) or 3 (videos)
         in_channels: int,       # channels C of the input
-        ndf: int,               # channels of the first conv, >= 1
-        n_layers: int,          # normalised convs per scale, >= 1
-        num_scales: int,        # number of scales, >= 1
+        channels: int,               # channels of the first conv, >= 1
+        layers: int,          # normalised convs per scale, >= 1
+        scales: int,        # number of scales, >= 1
         downsample: nn.Module,  # pooling between two scales
     ) -> None:
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("ndf", ndf), ("n_layers", n_layers), ("num_scales", num_scales)):
+        for name, value in (("in_channels", in_channels), ("channels", channels), ("layers", layers), ("scales", scales)):
             if value < 1:
                 raise ConfigError(f"{type(self).__name__}: {name} must be >= 1, got {value}")
         self.dims = dims
         self.in_channels = in_channels
         self.scales = nn.ModuleList(
-            _patch_discriminator(dims=dims, in_channels=in_channels, ndf=ndf, n_layers=n_layers) for _ in range(num_scales)
+            _patch_discriminator(dims=dims, in_channels=in_channels, channels=channels, layers=layers) for _ in range(scales)
         )
         self.downsample = downsample
 
@@ -123,7 +123,7 @@ class VideoDiscriminator(_MultiscalePatchDiscriminator):
     """Multi-scale 3D PatchGAN on clips (D_V), pix2pixHD's discriminator ported to 3D.
 
     Per scale: `Conv3d(k4, s2) + LReLU`, then `Conv3d + InstanceNorm3d + LReLU` with strides
-    2, 2, 1 (for `n_layers=3`), then `Conv3d(-> 1, s1)`; all padding 2, weights `N(0, 0.02)`.
+    2, 2, 1 (for `layers=3`), then `Conv3d(-> 1, s1)`; all padding 2, weights `N(0, 0.02)`.
     Between scales `AvgPool3d(3, stride=(1, 2, 2), padding=1)` halves the frame size and keeps
     the frame count. Instance norm always uses the statistics of the clip at hand (no running
     statistics), in train and eval mode alike.
@@ -137,9 +137,9 @@ class VideoDiscriminator(_MultiscalePatchDiscriminator):
 
     Args:
         in_channels: Channels of a clip: 6 in-domain, 3 cross-domain.
-        ndf: Channels of the first convolution of every scale.
-        n_layers: Normalised convolutions per scale.
-        num_scales: Number of scales.
+        channels: Channels of the first convolution of every scale.
+        layers: Normalised convolutions per scale.
+        scales: Number of scales.
         pack: Clips scored together.
     """
 
@@ -147,9 +147,9 @@ class VideoDiscriminator(_MultiscalePatchDiscriminator):
         self,
         *,
         in_channels: int,     # 6 in-domain (frame 0 || frame t), 3 cross-domain
-        ndf: int = 64,        # channels of the first conv; doubled at every normalised conv
-        n_layers: int = 3,    # normalised convs per scale
-        num_scales: int = 2,  # scales; each further one sees frames at half the size
+        channels: int = 64,        # channels of the first conv; doubled at every normalised conv
+        layers: int = 3,    # normalised convs per scale
+        scales: int = 2,  # scales; each further one sees frames at half the size
         pack: int = 1,        # clips scored together, >= 1
     ) -> None:
         if pack < 1:
@@ -157,9 +157,9 @@ class VideoDiscriminator(_MultiscalePatchDiscriminator):
         super().__init__(
             dims=3,
             in_channels=in_channels * pack,
-            ndf=ndf,
-            n_layers=n_layers,
-            num_scales=num_scales,
+            channels=channels,
+            layers=layers,
+            scales=scales,
             downsample=nn.AvgPool3d(3, stride=(1, 2, 2), padding=1, count_include_pad=False),
         )
         self.clip_channels = in_channels
@@ -190,25 +190,25 @@ class PairImageDiscriminator(_MultiscalePatchDiscriminator):
 
     Args:
         in_channels: Channels of a pair: 6 for two RGB frames.
-        ndf: Channels of the first convolution of every scale.
-        n_layers: Normalised convolutions per scale.
-        num_scales: Number of scales.
+        channels: Channels of the first convolution of every scale.
+        layers: Normalised convolutions per scale.
+        scales: Number of scales.
     """
 
     def __init__(
         self,
         *,
         in_channels: int = 6,  # two RGB frames stacked on channels
-        ndf: int = 64,         # channels of the first conv; doubled at every normalised conv
-        n_layers: int = 3,     # normalised convs per scale
-        num_scales: int = 2,   # scales; each further one sees the pair at half the size
+        channels: int = 64,         # channels of the first conv; doubled at every normalised conv
+        layers: int = 3,     # normalised convs per scale
+        scales: int = 2,   # scales; each further one sees the pair at half the size
     ) -> None:
         super().__init__(
             dims=2,
             in_channels=in_channels,
-            ndf=ndf,
-            n_layers=n_layers,
-            num_scales=num_scales,
+            channels=channels,
+            layers=layers,
+            scales=scales,
             downsample=nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
         )
 

@@ -154,7 +154,7 @@ class InDomain(TrainingMode):
             The network.
         """
         options = self.config.image_discriminator
-        return PairImageDiscriminator(in_channels=6, ndf=options.channels, n_layers=options.layers, num_scales=options.scales)
+        return PairImageDiscriminator(in_channels=6, channels=options.channels, layers=options.layers, scales=options.scales)
 
     def image_optimizer(self, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
         """Adam with the discriminators' rate and the run's betas.

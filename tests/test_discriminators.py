@@ -27,7 +27,7 @@ def _seeded(seed: int) -> torch.Generator:
 
 def test_video_discriminator_output_shapes_per_scale() -> None:
     torch.manual_seed(0)
-    d = VideoDiscriminator(in_channels=6, ndf=8)
+    d = VideoDiscriminator(in_channels=6, channels=8)
     outputs = d(torch.randn(2, 6, 8, 32, 32, generator=_seeded(1)))
     assert [tuple(o.shape) for o in outputs] == [(2, 1, 4, 7, 7), (2, 1, 4, 5, 5)]
     convs = [m for m in d.scales[0] if isinstance(m, nn.Conv3d)]
@@ -38,7 +38,7 @@ def test_video_discriminator_output_shapes_per_scale() -> None:
 
 def test_pair_image_discriminator_output_shapes_per_scale() -> None:
     torch.manual_seed(0)
-    d = PairImageDiscriminator(ndf=8, num_scales=3)
+    d = PairImageDiscriminator(channels=8, scales=3)
     outputs = d(torch.randn(2, 6, 32, 32, generator=_seeded(1)))
     # scale 2 sees 8 x 8: 8 -> 5 -> 3 -> 2 -> 3 -> 4
     assert [tuple(o.shape) for o in outputs] == [(2, 1, 7, 7), (2, 1, 5, 5), (2, 1, 4, 4)]
@@ -46,7 +46,7 @@ def test_pair_image_discriminator_output_shapes_per_scale() -> None:
 
 def test_second_scale_sees_the_input_pooled_in_space_only() -> None:
     torch.manual_seed(0)
-    d = VideoDiscriminator(in_channels=3, ndf=4)
+    d = VideoDiscriminator(in_channels=3, channels=4)
     video = torch.randn(1, 3, 6, 16, 16, generator=_seeded(2))
     pooled = nn.functional.avg_pool3d(video, 3, stride=(1, 2, 2), padding=1, count_include_pad=False)
     torch.testing.assert_close(d(video)[1], d.scales[1](pooled))
@@ -54,7 +54,7 @@ def test_second_scale_sees_the_input_pooled_in_space_only() -> None:
 
 def test_patch_discriminators_use_instance_statistics_in_every_mode() -> None:
     torch.manual_seed(0)
-    d = VideoDiscriminator(in_channels=3, ndf=4)
+    d = VideoDiscriminator(in_channels=3, channels=4)
     video = torch.randn(3, 3, 4, 16, 16, generator=_seeded(3))
     train_outputs = d(video)
     # Samples do not influence each other (no batch statistics) ...
@@ -68,18 +68,18 @@ def test_patch_discriminators_use_instance_statistics_in_every_mode() -> None:
 
 def test_patch_discriminators_reject_wrong_inputs() -> None:
     with pytest.raises(ShapeError, match=r"C=6"):
-        VideoDiscriminator(in_channels=6, ndf=4)(torch.randn(1, 3, 4, 16, 16))
+        VideoDiscriminator(in_channels=6, channels=4)(torch.randn(1, 3, 4, 16, 16))
     with pytest.raises(ShapeError, match=r"\[B, C, H, W\]"):
-        PairImageDiscriminator(ndf=4)(torch.randn(1, 6, 2, 16, 16))
-    with pytest.raises(ConfigError, match="num_scales"):
-        VideoDiscriminator(in_channels=3, num_scales=0)
+        PairImageDiscriminator(channels=4)(torch.randn(1, 6, 2, 16, 16))
+    with pytest.raises(ConfigError, match="scales must be >= 1"):
+        VideoDiscriminator(in_channels=3, scales=0)
 
 
 def test_packed_video_discriminator_scores_consecutive_clips_stacked_on_channels() -> None:
     torch.manual_seed(0)
-    packed = VideoDiscriminator(in_channels=3, ndf=4, pack=2)
+    packed = VideoDiscriminator(in_channels=3, channels=4, pack=2)
     torch.manual_seed(0)
-    stacked = VideoDiscriminator(in_channels=6, ndf=4)
+    stacked = VideoDiscriminator(in_channels=6, channels=4)
     clips = torch.randn(4, 3, 4, 16, 16, generator=_seeded(4))
     # Clips (0, 1) and (2, 3) are scored together, as one input of 6 channels each.
     pairs = torch.cat([torch.cat([clips[0], clips[1]])[None], torch.cat([clips[2], clips[3]])[None]])

@@ -112,7 +112,7 @@ def main() -> None:
         real = generated_clips(pipeline, args.videos, args.frames, seed=args.seed + 1)[1]
 
     real, generated, steady = (discriminator_input(clips, resolution=args.resolution, differences=args.differences) for clips in (real, generated, steady))
-    video_d = VideoDiscriminator(in_channels=real.shape[1], ndf=args.channels)
+    video_d = VideoDiscriminator(in_channels=real.shape[1], channels=args.channels)
     optimiser = torch.optim.Adam(video_d.parameters(), lr=1e-4, betas=(0.5, 0.999))
     rng = torch.Generator().manual_seed(args.seed)
     n_train = args.videos - args.held_out
