@@ -349,7 +349,7 @@ class PCABasis:
         try:
             with safe_open(path, framework="pt") as file:
                 metadata = file.metadata() or {}
-                tensors = {key: file.get_tensor(key) for key in file.keys()}
+                tensors = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118 (safe_open is no dict)
         except (SafetensorError, OSError) as error:
             raise CheckpointError(
                 f"{str(path)!r} is not a readable safetensors file (truncated or corrupt?): {error}; {REFIT_HINT}"

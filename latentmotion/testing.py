@@ -236,7 +236,7 @@ def check_backend(
         backend.synthesize(torch.zeros(n, dim + 1, device=backend.device))
     except ShapeError:
         pass
-    except Exception as error:  # noqa: BLE001 - any other error is what this rule reports
+    except Exception as error:
         require(False, "check-latents", f"codes of width {dim + 1} raised {type(error).__name__}, not a ShapeError; call check_latents(latents) in synthesize")
     else:
         require(False, "check-latents", f"codes of width {dim + 1} were rendered; call check_latents(latents) in synthesize")

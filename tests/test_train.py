@@ -220,6 +220,7 @@ def test_two_cpu_processes_with_torchrun(mode, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     sums = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
