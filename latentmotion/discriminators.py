@@ -125,8 +125,9 @@ class VideoDiscriminator(_MultiscalePatchDiscriminator):
     Per scale: `Conv3d(k4, s2) + LReLU`, then `Conv3d + InstanceNorm3d + LReLU` with strides
     2, 2, 1 (for `layers=3`), then `Conv3d(-> 1, s1)`; all padding 2, weights `N(0, 0.02)`.
     Between scales `AvgPool3d(3, stride=(1, 2, 2), padding=1)` halves the frame size and keeps
-    the frame count. Instance norm always uses the statistics of the clip at hand (no running
-    statistics), in train and eval mode alike.
+    the frame count; for clips longer than 16 frames it halves the frame count too (stride 2 in
+    time), as the authors' D_V does. Instance norm always uses the statistics of the clip at hand
+    (no running statistics), in train and eval mode alike.
 
     Inputs: in-domain, `6 x (T-1)` clips of `(frame 0 || frame t)`; cross-domain, raw `3 x T` clips.
 
@@ -141,16 +142,18 @@ class VideoDiscriminator(_MultiscalePatchDiscriminator):
         layers: Normalised convolutions per scale.
         scales: Number of scales.
         pack: Clips scored together.
+        n_frames: Frames of the clips it will score; above 16, scales pool in time too.
     """
 
     def __init__(
         self,
         *,
-        in_channels: int,     # 6 in-domain (frame 0 || frame t), 3 cross-domain
-        channels: int = 64,        # channels of the first conv; doubled at every normalised conv
-        layers: int = 3,    # normalised convs per scale
-        scales: int = 2,  # scales; each further one sees frames at half the size
-        pack: int = 1,        # clips scored together, >= 1
+        in_channels: int,    # 6 in-domain (frame 0 || frame t), 3 cross-domain
+        channels: int = 64,  # channels of the first conv; doubled at every normalised conv
+        layers: int = 3,     # normalised convs per scale
+        scales: int = 2,     # scales; each further one sees frames at half the size
+        pack: int = 1,       # clips scored together, >= 1
+        n_frames: int = 16,  # frames T of a clip; above 16, each further scale sees T / 2 frames
     ) -> None:
         if pack < 1:
             raise ConfigError(f"VideoDiscriminator: pack must be >= 1, got {pack}")
@@ -160,7 +163,7 @@ class VideoDiscriminator(_MultiscalePatchDiscriminator):
             channels=channels,
             layers=layers,
             scales=scales,
-            downsample=nn.AvgPool3d(3, stride=(1, 2, 2), padding=1, count_include_pad=False),
+            downsample=nn.AvgPool3d(3, stride=(2 if n_frames > 16 else 1, 2, 2), padding=1, count_include_pad=False),
         )
         self.clip_channels = in_channels
         self.pack = pack

@@ -276,7 +276,12 @@ class Trainer:
         networks = {
             "motion": MotionGenerator(motion_config, basis=self.basis.scaled(n_components)),
             "video_d": VideoDiscriminator(
-                in_channels=self.mode.clip_channels, channels=video.channels, layers=video.layers, scales=video.scales, pack=video.pack
+                in_channels=self.mode.clip_channels,
+                channels=video.channels,
+                layers=video.layers,
+                scales=video.scales,
+                pack=video.pack,
+                n_frames=self.config.data.n_frames,
             ),
             "image_d": self.mode.image_discriminator(),
         }

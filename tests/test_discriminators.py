@@ -52,6 +52,17 @@ def test_second_scale_sees_the_input_pooled_in_space_only() -> None:
     torch.testing.assert_close(d(video)[1], d.scales[1](pooled))
 
 
+def test_second_scale_of_clips_longer_than_16_frames_is_pooled_in_time_too() -> None:
+    # The authors' D_V pools with stride 2 in time as well when n_frames > 16.
+    torch.manual_seed(0)
+    d = VideoDiscriminator(in_channels=3, channels=4, n_frames=32)
+    video = torch.randn(1, 3, 32, 16, 16, generator=_seeded(2))
+    pooled = nn.functional.avg_pool3d(video, 3, stride=2, padding=1, count_include_pad=False)
+    assert pooled.shape[2] == 16
+    torch.testing.assert_close(d(video)[1], d.scales[1](pooled))
+    assert VideoDiscriminator(in_channels=3, channels=4, n_frames=16).downsample.stride == (1, 2, 2)
+
+
 def test_patch_discriminators_use_instance_statistics_in_every_mode() -> None:
     torch.manual_seed(0)
     d = VideoDiscriminator(in_channels=3, channels=4)
