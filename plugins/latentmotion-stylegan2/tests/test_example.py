@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from latentmotion.basis import PCABasis
-from latentmotion.testing import MovingSquares, write_frame_folders
+from latentmotion.testing import MovingSquares, smoke_config, write_frame_folders
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "stylegan2" / "ffhq.py"
 
@@ -27,15 +27,8 @@ def ffhq():
 def test_train_generate_and_animate_a_photo(ffhq, registered, nvlabs, tiny_generator, tmp_path):
     pkl = nvlabs.write(tmp_path / "ffhq.pkl", tiny_generator)
     config = tmp_path / "small.json"
-    settings = {
-        "motion": {"basis_samples": 300, "n_components": 4, "hidden_dim": 8},
-        "video_discriminator": {"channels": 4, "layers": 2},
-        "image_discriminator": {"channels": 4, "layers": 2},
-        "optim": {"g_steps": 1},
-        "data": {"n_frames": 4, "resolution": 32, "batch_size": 2},
-        "run": {"steps": 1, "checkpoint_every": 1, "preview_every": 0},
-    }
-    config.write_text(json.dumps(settings))
+    settings = smoke_config({"motion.basis_samples": 300, "motion.n_components": 4, "motion.hidden_dim": 8, "optim.g_steps": 1, "run.steps": 1})
+    config.write_text(json.dumps(settings.to_dict()))
     pipeline = ffhq.train(checkpoint={"source": str(pkl)}, data=write_frame_folders(tmp_path / "data", MovingSquares(n_videos=2, n_frames=8)), out=tmp_path / "run", truncation=0.7, config_file=config)
     assert (tmp_path / "run" / "pipeline" / "config.json").is_file()
     assert PCABasis.load(tmp_path / "run" / "basis.safetensors").total_dim == 16
