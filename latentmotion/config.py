@@ -82,6 +82,8 @@ class MotionOptions:
         mi_weight: Weight of the mutual-information loss L_m.
         smoothness_weight: Weight of the smoothness prior on the steps (not in the paper, which
             has 0): for videos whose motion keeps its velocity.
+        residual: Eq. 2's residual steps (False, the paper's ablation: every step from the
+            content code).
     """
 
     basis: str | None = None
@@ -93,6 +95,7 @@ class MotionOptions:
     forget_bias: float = attrs.field(default=0.0, validator=_finite)
     mi_weight: float = attrs.field(default=1.0, validator=_non_negative)
     smoothness_weight: float = attrs.field(default=0.0, validator=_non_negative)
+    residual: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -105,6 +108,7 @@ class VideoDiscriminatorOptions:
         scales: Scales.
         pack: Clips scored together (PacGAN; the authors: 1); divides every process's batch.
         gp_weight: Weight of the gradient penalty.
+        enabled: False trains without D_V (the paper's ablation): no L_V, D_V is not updated.
     """
 
     channels: int = attrs.field(default=64, validator=_positive)
@@ -112,6 +116,7 @@ class VideoDiscriminatorOptions:
     scales: int = attrs.field(default=2, validator=_positive)
     pack: int = attrs.field(default=1, validator=_positive)
     gp_weight: float = attrs.field(default=10.0, validator=_non_negative)
+    enabled: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -122,11 +127,13 @@ class ImageDiscriminatorOptions:
         channels: Width of the first convolution.
         layers: Strided layers per scale.
         scales: Scales.
+        enabled: False trains in-domain without D_I (the paper's ablation): no image losses.
     """
 
     channels: int = attrs.field(default=64, validator=_positive)
     layers: int = attrs.field(default=3, validator=_positive)
     scales: int = attrs.field(default=2, validator=_positive)
+    enabled: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -143,6 +150,8 @@ class ContrastiveOptions:
         match_weight: w_match, weight of the generator's feature-matching loss L_f.
         betas: Adam betas of this D_I.
         eps: Adam epsilon of this D_I.
+        enabled: False trains cross-domain without D_I (the paper's ablation): no hinge, L_f or
+            InfoNCE.
     """
 
     channels: int = attrs.field(default=96, validator=_positive)
@@ -154,6 +163,7 @@ class ContrastiveOptions:
     match_weight: float = attrs.field(default=1.0, validator=_non_negative)
     betas: tuple[float, float] = attrs.field(default=(0.0, 0.999), validator=_betas)
     eps: float = attrs.field(default=1e-6, validator=_positive)
+    enabled: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -500,5 +510,6 @@ _converter = cattrs.Converter(forbid_extra_keys=True)
 _converter.register_structure_hook(int, _strict(int, (int,)))
 _converter.register_structure_hook(float, _strict(float, (int, float)))
 _converter.register_structure_hook(str, _strict(str, (str,)))
+_converter.register_structure_hook(bool, _strict(bool, (bool,)))
 _converter.register_structure_hook_func(lambda type_: type_ == tuple[float, float], _pair_of_numbers)
 _converter.register_structure_hook_func(lambda type_: type_ == dict[str, Any], _options_table)

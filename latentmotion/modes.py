@@ -119,7 +119,7 @@ class TrainingMode(abc.ABC):
         """
 
     def after_discriminator_step(self, image_d: nn.Module) -> None:
-        """Work after D_I's update (nothing by default).
+        """Work after an update of D_I (nothing by default).
 
         Args:
             image_d: D_I, unwrapped.
@@ -181,6 +181,8 @@ class InDomain(TrainingMode):
         Returns:
             The losses.
         """
+        if not self.config.image_discriminator.enabled:
+            return {}
         real_scores, fake_scores = self._pair_scores(image_d, real, fake, self._random_frame(generator))
         return {"g/image": losses.ralsgan_generator_loss([scores.detach() for scores in real_scores], fake_scores)}
 
@@ -198,6 +200,8 @@ class InDomain(TrainingMode):
         Returns:
             The losses.
         """
+        if not self.config.image_discriminator.enabled:
+            return {}
         real_scores, fake_scores = self._pair_scores(image_d, real, fake, self._random_frame(generator))
         return {"d/image": losses.ralsgan_discriminator_loss(real_scores, fake_scores)}
 
@@ -266,6 +270,8 @@ class CrossDomain(TrainingMode):
         Returns:
             The losses.
         """
+        if not self.config.contrastive.enabled:
+            return {}
         t = self._random_frame(generator)
         first, frame_t = warp(fake[:, 0], generator=generator), warp(fake[:, t], generator=generator)
         logits, projections = image_d(torch.cat([frame_t, first]))
@@ -291,6 +297,8 @@ class CrossDomain(TrainingMode):
         Returns:
             The losses.
         """
+        if not self.config.contrastive.enabled:
+            return {}
         t = self._random_frame(generator)
         views = torch.cat([warp(frames, generator=generator) for frames in (fake[:, 0], fake[:, 0], fake[:, t], fake[:, t])])
         logits, projections = image_d(views)

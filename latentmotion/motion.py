@@ -36,6 +36,8 @@ class MotionConfig:
             Larger values start training from varied motion; see the toy world's notes.
         forget_bias: Initial forget-gate bias of both LSTMs (the authors: 0). A positive value
             makes the cells keep their state, so each video starts with motion that persists.
+        residual: Eq. 2 as in the paper, each step from the previous code; False steps from the
+            content code, `w_t = w_0 + lambda a_t (V_K sigma_K)` (the paper's ablation).
     """
 
     latent_dim: int = attrs.field(validator=attrs.validators.gt(0))
@@ -45,6 +47,7 @@ class MotionConfig:
     step_scale: float = 0.2
     init_std: float = attrs.field(default=0.02, validator=attrs.validators.ge(0))
     forget_bias: float = 0.0
+    residual: bool = True
 
 
 class MotionOutput(NamedTuple):
@@ -161,7 +164,7 @@ class MotionGenerator(nn.Module):
         for t in range(n_frames - 1):
             h, c = self.decoder(eps[:, t], (h, c))
             u = self.coefficients(h)
-            codes.append(codes[-1] + torch.tanh(u) @ step)  # Eq. 1 and 2
+            codes.append((codes[-1] if self.config.residual else w0) + torch.tanh(u) @ step)  # Eq. 1 and 2
             reconstructions.append(self.noise_head(torch.cat([h, c], dim=1)))
             pre_activations.append(u)
         trajectory = torch.stack(codes, dim=1)

@@ -371,6 +371,7 @@ class LatentMotionPipeline:
                 "hidden_dim": self.motion.config.hidden_dim,
                 "noise_dim": self.motion.config.noise_dim,
                 "step_scale": self.motion.config.step_scale,
+                "residual": self.motion.config.residual,
             },
             "n_frames": self.n_frames,
             "fps": self.fps,

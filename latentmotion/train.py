@@ -271,6 +271,7 @@ class Trainer:
             step_scale=options.step_scale,
             init_std=options.init_std,
             forget_bias=options.forget_bias,
+            residual=options.residual,
         )
         video = self.config.video_discriminator
         networks = {
@@ -371,8 +372,10 @@ class Trainer:
         """
         fake, motion = self.fake_clips(grad=True)
         self._freeze_discriminators(True)
-        real_v, fake_v = self._video_logits(real, fake, video_d=self.video_d)
-        record = {"g/video": losses.ralsgan_generator_loss([r.detach() for r in real_v], fake_v)}
+        record = {}
+        if self.config.video_discriminator.enabled:
+            real_v, fake_v = self._video_logits(real, fake, video_d=self.video_d)
+            record["g/video"] = losses.ralsgan_generator_loss([r.detach() for r in real_v], fake_v)
         record.update(self.mode.generator_losses(self.image_d, real, fake, generator=self.rng))
         options = self.config.motion
         record["g/mi"] = options.mi_weight * losses.mutual_information_loss(motion.noise_reconstruction, motion.noise)
@@ -393,19 +396,26 @@ class Trainer:
             The step's losses.
         """
         fake, _ = self.fake_clips(grad=False)
-        video_d = self._wrapped["video_d"]
-        real_v, fake_v = self._video_logits(real, fake, video_d=video_d)
-        video_loss = losses.ralsgan_discriminator_loss(real_v, fake_v)
-        views = self.mode.video_view(real), self.mode.video_view(fake)
-        penalty = losses.gradient_penalty(video_d, *views, weight=self.config.video_discriminator.gp_weight, generator=self.rng)
-        self._check_finite("video discriminator", {"d/video": video_loss, "d/gp": penalty})
-        self._update("video_d", video_loss + penalty)
+        video_losses = self._video_discriminator_losses(real, fake) if self.config.video_discriminator.enabled else {}
+        self._check_finite("video discriminator", video_losses)
+        if video_losses:
+            self._update("video_d", sum(video_losses.values()))
         image_losses = self.mode.discriminator_losses(self._wrapped["image_d"], real, fake, generator=self.rng)
         self._check_finite("image discriminator", image_losses)
         if image_losses:
             self._update("image_d", sum(image_losses.values()))
-        self.mode.after_discriminator_step(self.image_d)
-        return {"d/video": video_loss.item(), "d/gp": penalty.item(), **{k: v.item() for k, v in image_losses.items()}}
+            self.mode.after_discriminator_step(self.image_d)
+        return {k: v.item() for k, v in (video_losses | image_losses).items()}
+
+    def _video_discriminator_losses(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """D_V's relativistic loss and its gradient penalty, keyed `d/video` and `d/gp`."""
+        video_d = self._wrapped["video_d"]
+        real_v, fake_v = self._video_logits(real, fake, video_d=video_d)
+        views = self.mode.video_view(real), self.mode.video_view(fake)
+        return {
+            "d/video": losses.ralsgan_discriminator_loss(real_v, fake_v),
+            "d/gp": losses.gradient_penalty(video_d, *views, weight=self.config.video_discriminator.gp_weight, generator=self.rng),
+        }
 
     def _check_finite(self, network: str, record: dict[str, torch.Tensor]) -> None:
         """Stop before a non-finite loss reaches the weights; the last checkpoint stays the last good state."""
@@ -464,7 +474,7 @@ class Trainer:
                     self.write_preview()
                 if self.step % run.checkpoint_every == 0 or self.step == run.steps:
                     self.save_checkpoint()
-                advance(note=f"G {record['g/total']:.3f} D_V {record['d/video']:.3f}")
+                advance(note=" ".join(f"{key} {value:.3f}" for key, value in record.items() if key in ("g/total", "d/video")))
         pipeline = self.pipeline()
         if self.dist.is_main:
             pipeline.save_pretrained(self.out_dir / PIPELINE_DIR)

@@ -1,5 +1,6 @@
 """The motion generator: paper Eq. 1-2, initialisation, noise handling."""
 
+import attrs
 import pytest
 import torch
 
@@ -124,3 +125,18 @@ def test_bad_input():
         motion(torch.randn(2, 6), 3, torch.randn(2, 3, 6))
     with pytest.raises(ShapeError, match="basis"):
         MotionGenerator(MotionConfig(latent_dim=6, n_components=3), basis=torch.randn(4, 6))
+
+
+def test_without_residual_steps_every_code_moves_from_the_content_code():
+    # The paper's ablation of Eq. 2: w_t = w_0 + lambda * tanh(u_t) @ V instead of w_{t-1} + ...
+    basis = torch.randn(3, 8, generator=torch.Generator().manual_seed(0))
+    config = MotionConfig(latent_dim=8, n_components=3, hidden_dim=16, step_scale=0.3, init_std=0.5, residual=False)
+    torch.manual_seed(0)
+    motion = MotionGenerator(config, basis=basis)
+    w0 = torch.randn(2, 8, generator=torch.Generator().manual_seed(1))
+    out = motion(w0, 5, generator=torch.Generator().manual_seed(2))
+    expected = w0[:, None] + 0.3 * torch.tanh(out.pre_activations) @ basis
+    torch.testing.assert_close(out.trajectory[:, 1:], expected)
+    torch.manual_seed(0)
+    residual = MotionGenerator(attrs.evolve(config, residual=True), basis=basis)(w0, 5, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(residual.trajectory[:, 1:], w0[:, None] + (0.3 * torch.tanh(out.pre_activations) @ basis).cumsum(1))

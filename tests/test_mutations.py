@@ -36,8 +36,8 @@ MUTATIONS = [
     Mutation(
         "video discriminator loss: real and fake swapped",
         "train.py",
-        "video_loss = losses.ralsgan_discriminator_loss(real_v, fake_v)",
-        "video_loss = losses.ralsgan_discriminator_loss(fake_v, real_v)",
+        '"d/video": losses.ralsgan_discriminator_loss(real_v, fake_v)',
+        '"d/video": losses.ralsgan_discriminator_loss(fake_v, real_v)',
         ("test_discriminator_steps_make_the_video_discriminator_score_real_above_fake",),
     ),
     Mutation(
@@ -50,8 +50,8 @@ MUTATIONS = [
     Mutation(
         "generator minimises the video discriminator's loss",
         "train.py",
-        'record = {"g/video": losses.ralsgan_generator_loss(',
-        'record = {"g/video": losses.ralsgan_discriminator_loss(',
+        'record["g/video"] = losses.ralsgan_generator_loss(',
+        'record["g/video"] = losses.ralsgan_discriminator_loss(',
         ("test_generator_step_lowers_the_video_adversarial_loss",),
     ),
     Mutation(

@@ -251,3 +251,23 @@ def test_resize_clips_averages_blocks():
     assert small[0, 0, 0].tolist() == [[2.5, 4.5], [10.5, 12.5]]  # means of the 2x2 blocks
     assert resize_clips(clips, 4) is clips
     assert resize_clips(clips, 3).shape == (1, 2, 3, 3, 3)
+
+
+@pytest.mark.parametrize("mode", ["in-domain", "cross-domain"])
+def test_training_without_the_video_discriminator_never_uses_it(mode, tmp_path):
+    trainer = Trainer(smoke_config({"mode": mode, "video_discriminator.enabled": False}), tmp_path, dataset=MovingSquares(), progress=False)
+    before = {k: v.clone() for k, v in trainer.video_d.state_dict().items()}
+    trainer.train()
+    assert all(torch.equal(v, trainer.video_d.state_dict()[k]) for k, v in before.items())
+    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
+    assert not {"g/video", "d/video", "d/gp"} & set(record) and {"g/image", "d/image"} <= set(record)
+
+
+@pytest.mark.parametrize(("mode", "section"), [("in-domain", "image_discriminator"), ("cross-domain", "contrastive")])
+def test_training_without_the_image_discriminator_never_uses_it(mode, section, tmp_path):
+    trainer = Trainer(smoke_config({"mode": mode, f"{section}.enabled": False}), tmp_path, dataset=MovingSquares(), progress=False)
+    before = {k: v.clone() for k, v in trainer.image_d.state_dict().items()}  # weights, EMA copy and queues
+    trainer.train()
+    assert all(torch.equal(v, trainer.image_d.state_dict()[k]) for k, v in before.items())
+    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
+    assert not {"g/image", "g/match", "d/image", "d/contrastive"} & set(record) and {"g/video", "d/video"} <= set(record)
