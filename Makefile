@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := -e ".[dev,docs]" -e plugins/latentmotion-toyworld -e plugins/latentmotion-stylegan2 -e "plugins/latentmotion-biggan[test]" -e examples/custom-backend
 
-.PHONY: demo test docs clean
+.PHONY: demo test docs dist clean
 
 $(STAMP): pyproject.toml plugins/latentmotion-toyworld/pyproject.toml plugins/latentmotion-stylegan2/pyproject.toml plugins/latentmotion-biggan/pyproject.toml examples/custom-backend/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,15 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
+# An sdist and a wheel of every package into dist/, checked as PyPI checks them.
+DISTRIBUTIONS := . plugins/latentmotion-toyworld plugins/latentmotion-stylegan2 plugins/latentmotion-biggan examples/custom-backend
+dist: $(STAMP)
+	rm -rf dist
+	for package in $(DISTRIBUTIONS); do $(BIN)/python -m build --no-isolation --outdir dist $$package || exit 1; done
+	$(BIN)/twine check --strict dist/*
+
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
-	rm -rf $(VENV) outputs site
+	rm -rf $(VENV) outputs site dist
