@@ -19,6 +19,7 @@ from latentmotion_toyworld.evaluate import (
     complete_videos,
     direction_share,
     evaluate,
+    headline,
     motion_samples,
     persistence,
     random_walk,
@@ -266,27 +267,44 @@ def test_an_untrained_seeds_figures_do_not_depend_on_how_many_seeds_run(small_re
     assert report["untrained"]["per_seed"] == small_report["untrained"]["per_seed"][:1]
 
 
-def test_the_headline_is_the_models_excess_over_the_floor_as_a_fraction_of_the_best_untrained_seeds(small_report: dict) -> None:
+def _figures(distance: float, speed: float) -> dict:
+    """Headline figures with one distance and one value set, the others 0."""
+    return {"motion_distance": distance, "trajectory_distance": 0.0, "colour_acd": 0.0, "mean_speed": speed, "speed_spread": 0.0, "persistence": 0.0, "direction_share": 0.0}
+
+
+def test_the_headline_is_the_models_excess_over_the_floor_as_a_fraction_of_the_best_untrained_seeds() -> None:
+    report = {
+        "reference": _figures(0.0, 2.0),
+        "real": _figures(0.2, 1.9),  # floors: 0.2 and |1.9 - 2| = 0.1
+        "model": _figures(0.3, 1.6),  # excesses: 0.1 and 0.4 - 0.1 = 0.3
+        "untrained": {"per_seed": [_figures(0.6, 2.7), _figures(0.4, 1.4), _figures(math.nan, 2.3)]},
+    }
+    result = headline(report)
+    distance, speed = result["motion_distance"], result["mean_speed"]
+    # A distance: the gap is the value; the best seed's excess is 0.4 - 0.2 (the NaN seed left out).
+    assert distance["floor"] == pytest.approx(0.2) and distance["model_excess"] == pytest.approx(0.1)
+    assert distance["untrained_excess"] == pytest.approx(0.2) and distance["untrained_excess_mean"] == pytest.approx((0.4 + 0.2) / 2)
+    assert distance["excess_ratio"] == pytest.approx(0.1 / 0.2)
+    # A value: the gap is |value - reference|: 0.7, 0.6 and 0.3, so the best seed is the third.
+    assert speed["floor"] == pytest.approx(0.1) and speed["model_excess"] == pytest.approx(0.3)
+    assert speed["untrained_excess"] == pytest.approx(0.2) and speed["untrained_excess_mean"] == pytest.approx((0.6 + 0.5 + 0.2) / 3)
+    assert speed["excess_ratio"] == pytest.approx(0.3 / 0.2)
+    # An untrained seed already at the floor leaves the ratio undefined.
+    assert math.isnan(result["trajectory_distance"]["excess_ratio"])
+
+
+def test_the_evaluations_headline_is_computed_from_its_own_figures(small_report: dict) -> None:
     reference, real, model = small_report["reference"], small_report["real"], small_report["model"]
-    per_seed = small_report["untrained"]["per_seed"]
-    headline = small_report["headline"]
-    assert set(headline) == {"motion_distance", "trajectory_distance", "colour_acd", "mean_speed", "speed_spread", "persistence", "direction_share"}
-    # A distance: the gap is the value itself, the floor the second real set's.
-    best = min(figures["motion_distance"] for figures in per_seed)
-    expected = (model["motion_distance"] - real["motion_distance"]) / (best - real["motion_distance"])
-    assert headline["motion_distance"]["excess_ratio"] == pytest.approx(expected)
-    assert headline["motion_distance"]["floor"] == real["motion_distance"]
-    # A figure of a set alone: the gap is the difference to the reference's value.
-    floor = abs(real["mean_speed"] - reference["mean_speed"])
-    excesses = [abs(figures["mean_speed"] - reference["mean_speed"]) - floor for figures in per_seed]
-    model_excess = abs(model["mean_speed"] - reference["mean_speed"]) - floor
-    assert headline["mean_speed"]["untrained_excess"] == pytest.approx(min(excesses))
-    assert headline["mean_speed"]["untrained_excess_mean"] == pytest.approx(sum(excesses) / 2)
-    assert headline["mean_speed"]["model_excess"] == pytest.approx(model_excess)
-    if min(excesses) > 0:
-        assert headline["mean_speed"]["excess_ratio"] == pytest.approx(model_excess / min(excesses))
+    best = min((figures["persistence"] for figures in small_report["untrained"]["per_seed"]), key=lambda value: abs(value - reference["persistence"]))
+    floor = abs(real["persistence"] - reference["persistence"])
+    entry = small_report["headline"]["persistence"]
+    assert entry["model_excess"] == pytest.approx(abs(model["persistence"] - reference["persistence"]) - floor)
+    assert entry["untrained_excess"] == pytest.approx(abs(best - reference["persistence"]) - floor)
+    if entry["untrained_excess"] > 0:
+        assert entry["excess_ratio"] == pytest.approx(entry["model_excess"] / entry["untrained_excess"])
     else:
-        assert math.isnan(headline["mean_speed"]["excess_ratio"])
+        assert math.isnan(entry["excess_ratio"])
+    assert small_report["headline"] == headline(small_report)
 
 
 def _run_script(*arguments: str) -> subprocess.CompletedProcess:
