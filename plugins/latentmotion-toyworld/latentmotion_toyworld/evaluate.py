@@ -38,8 +38,8 @@ generators' excess:
 - `excess(x) = gap(x) - floor`, and `excess_ratio = excess(model) / excess(best untrained)`,
   where the best untrained seed is the one with the smallest gap: the hardest of them to beat.
 
-An `excess_ratio` of 0 is a model at the floor, 1 a model no closer to real than an untrained one,
-above 1 a model that training moved away from real. It is NaN when the best untrained seed's
+An `excess_ratio` of 0 is a model at the floor (below 0: within the floor's noise), 1 a model no
+closer to real than the best untrained generator, above 1 one farther from real. It is NaN when the best untrained seed's
 excess is not positive (already at the floor: the figure cannot show what training added) or a
 gap is NaN (e.g. no video moved).
 """
