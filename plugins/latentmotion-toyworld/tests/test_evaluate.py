@@ -1,27 +1,44 @@
 """Tests of the toy-world evaluation figures: sliced Wasserstein motion distance, colour ACD, baselines."""
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import attrs
 import pytest
 import torch
+from latentmotion_toyworld import plugin
 from latentmotion_toyworld.config import WorldConfig
 from latentmotion_toyworld.evaluate import (
+    MIN_VIDEOS,
+    RECIPE_INIT,
+    MotionInit,
     colour_acd,
     complete_videos,
     direction_share,
     evaluate,
+    headline,
     motion_samples,
     persistence,
     random_walk,
     sliced_wasserstein,
     speed_spread,
     trajectory_samples,
+    untrained_motion,
 )
+from latentmotion_toyworld.reproduce import train_config
 from latentmotion_toyworld.tracking import displacements
 from latentmotion_toyworld.world import render_videos
 
-from latentmotion import LatentMotionPipeline
+import latentmotion
+from latentmotion import LatentMotionPipeline, plugins
+from latentmotion.basis import PCABasis
 from latentmotion.errors import ConfigError
+from latentmotion.motion import MotionConfig, MotionGenerator
+
+SCRIPT = Path(__file__).parents[3] / "examples" / "toyworld" / "evaluate.py"
 
 pytestmark = pytest.mark.usefixtures("registered")  # the bundled pipelines load through the plugin
 
@@ -126,10 +143,22 @@ def test_random_walk_steps_have_the_requested_length() -> None:
     assert torch.allclose((walk[:, 1:] - walk[:, :-1]).norm(dim=-1), torch.full((3, 4), 0.3), atol=1e-5)
 
 
-def test_evaluate_reports_every_set_and_the_real_floor() -> None:
-    pipeline = LatentMotionPipeline.from_pretrained("toy")
-    report = evaluate(pipeline, WorldConfig(n_frames=4), n_videos=16, seed=0)
-    assert set(report) == {"n_videos", "n_frames", "latent_step_norm", "real", "model", "static", "random_walk"}
+@pytest.fixture(scope="module")
+def small_report() -> dict:
+    """A small evaluation of `toy` with two untrained seeds (the plugin registered for the module)."""
+    plugins.load_plugins()
+    plugins.pm.register(plugin, name="toyworld")
+    try:
+        pipeline = LatentMotionPipeline.from_pretrained("toy")
+        return evaluate(pipeline, WorldConfig(n_frames=4), n_videos=MIN_VIDEOS, seed=0, untrained_seeds=2)
+    finally:
+        plugins.pm.unregister(name="toyworld")
+
+
+def test_evaluate_reports_every_set_and_the_real_floor(small_report: dict) -> None:
+    report = small_report
+    assert set(report) == {"n_videos", "n_frames", "latent_step_norm", "reference", "real", "model", "static", "random_walk", "untrained", "headline"}
+    assert report["reference"]["motion_distance"] == 0 and report["reference"]["trajectory_distance"] == 0
     assert report["static"]["mean_speed"] == 0 and report["static"]["colour_acd"] == 0
     assert report["static"]["mean_velocity"] == (0.0, 0.0)
     assert math.isnan(report["static"]["persistence"]) and math.isnan(report["static"]["direction_share"])
@@ -145,7 +174,7 @@ def test_bundled_toy_beats_both_baselines_and_keeps_its_content() -> None:
     # The targets on 256 videos, as `examples/toyworld/evaluate.py --videos 256` reports them
     # (0.310 against the walk's 0.384 when written): a regression test of the bundled weights.
     pipeline = LatentMotionPipeline.from_pretrained("toy")
-    report = evaluate(pipeline, WorldConfig(n_frames=pipeline.n_frames), n_videos=256, seed=0)
+    report = evaluate(pipeline, WorldConfig(n_frames=pipeline.n_frames), n_videos=256, seed=0, untrained_seeds=1)
     model, walk, static, real = report["model"], report["random_walk"], report["static"], report["real"]
     assert model["motion_distance"] < 0.9 * walk["motion_distance"]
     assert model["motion_distance"] < 0.5 * static["motion_distance"]
@@ -158,7 +187,7 @@ def test_bundled_toy_cross_moves_like_the_glow_videos_and_keeps_its_content() ->
     # Cross-domain the walk is within noise of the real floor on the per-frame figure; the
     # trajectory distance still separates learned motion from it (0.260 against 0.390 at 1,024).
     pipeline = LatentMotionPipeline.from_pretrained("toy-cross")
-    report = evaluate(pipeline, WorldConfig(n_frames=pipeline.n_frames, variant="glow"), n_videos=256, seed=0)
+    report = evaluate(pipeline, WorldConfig(n_frames=pipeline.n_frames, variant="glow"), n_videos=256, seed=0, untrained_seeds=1)
     model, walk, static, real = report["model"], report["random_walk"], report["static"], report["real"]
     assert model["motion_distance"] < 0.5 * static["motion_distance"]
     assert model["trajectory_distance"] < 0.8 * walk["trajectory_distance"]
@@ -168,6 +197,139 @@ def test_bundled_toy_cross_moves_like_the_glow_videos_and_keeps_its_content() ->
 def test_evaluate_rejects_a_world_the_pipeline_cannot_be_compared_with() -> None:
     pipeline = LatentMotionPipeline.from_pretrained("toy")
     with pytest.raises(ConfigError, match="set the world's resolution"):
-        evaluate(pipeline, WorldConfig(resolution=32, n_frames=4), n_videos=4)
-    with pytest.raises(ConfigError, match="at least 2 videos"):
-        evaluate(pipeline, WorldConfig(n_frames=4), n_videos=1)
+        evaluate(pipeline, WorldConfig(resolution=32, n_frames=4), n_videos=MIN_VIDEOS)
+    with pytest.raises(ConfigError, match=f"at least {MIN_VIDEOS} videos"):
+        evaluate(pipeline, WorldConfig(n_frames=4), n_videos=MIN_VIDEOS - 1)
+    with pytest.raises(ConfigError, match="at least 1 untrained seed"):
+        evaluate(pipeline, WorldConfig(n_frames=4), n_videos=MIN_VIDEOS, untrained_seeds=0)
+
+
+@pytest.fixture
+def tiny_pipeline() -> LatentMotionPipeline:
+    backend = latentmotion.get_backend("tiny", resolution=16, dim=8)
+    basis = PCABasis.fit(backend, n_samples=200, batch_size=200)
+    motion = MotionGenerator(MotionConfig(latent_dim=8, n_components=4, hidden_dim=16), basis=basis.scaled(4))
+    return LatentMotionPipeline(backend=backend, basis=basis, motion=motion, n_frames=4)
+
+
+def test_evaluate_rejects_a_pipeline_on_another_backend(tiny_pipeline: LatentMotionPipeline) -> None:
+    with pytest.raises(ConfigError, match="needs a pipeline on the toy backend.*tiny"):
+        evaluate(tiny_pipeline, WorldConfig(resolution=16, n_frames=4), n_videos=MIN_VIDEOS)
+
+
+def test_the_recipe_init_is_the_bundled_recipes_in_and_cross_domain() -> None:
+    assert RECIPE_INIT == MotionInit(std=0.2, forget_bias=1.0)
+    cross = train_config(image_variant="shapes", video_variant="glow", data="elsewhere", steps=9, seed=3)
+    assert MotionInit.of(cross) == RECIPE_INIT
+
+
+def test_untrained_motion_is_the_recipes_initialisation_of_the_pipelines_generator() -> None:
+    pipeline = LatentMotionPipeline.from_pretrained("toy")
+    state = torch.random.get_rng_state()
+    first, again, other = (untrained_motion(pipeline, RECIPE_INIT, seed=seed) for seed in (0, 0, 1))
+    assert torch.equal(torch.random.get_rng_state(), state)  # the global random state is left alone
+    assert first.config == attrs.evolve(pipeline.motion.config, init_std=0.2, forget_bias=1.0)
+    assert torch.equal(first.basis, pipeline.motion.basis) and not first.training
+    trained, fresh, fresh_again, fresh_other = (dict(m.named_parameters()) for m in (pipeline.motion, first, again, other))
+    for name, weight in fresh.items():
+        assert torch.equal(weight, fresh_again[name]), name  # one seed, one set of weights
+        if name != "encoder.weight_hh":
+            assert not torch.equal(weight, trained[name]), name  # none of them trained
+    # The encoder starts from a zero state, so its hidden-to-hidden weights get no gradient: the
+    # bundled `toy`, trained with seed 0, still has the weights that init seed 0 draws.
+    assert torch.equal(fresh["encoder.weight_hh"], trained["encoder.weight_hh"])
+    assert not torch.equal(fresh_other["encoder.weight_hh"], trained["encoder.weight_hh"])
+    assert not torch.equal(fresh["coefficients.weight"], fresh_other["coefficients.weight"])
+    assert fresh["coefficients.weight"].detach().std().item() == pytest.approx(0.2, rel=0.1)
+    assert torch.equal(fresh["decoder.bias_ih"].chunk(4)[1], torch.ones(pipeline.motion.config.hidden_dim))
+    # The trainer's networks: the motion generator built first under torch.manual_seed(run seed).
+    torch.manual_seed(0)
+    built = MotionGenerator(first.config, basis=pipeline.motion.basis)
+    assert all(torch.equal(weight, fresh[name]) for name, weight in built.named_parameters())
+
+
+def test_the_untrained_block_holds_each_seeds_figures_and_their_summary(small_report: dict) -> None:
+    untrained = small_report["untrained"]
+    assert untrained["init"] == {"std": 0.2, "forget_bias": 1.0} and untrained["seeds"] == [0, 1]
+    first, second = untrained["per_seed"]
+    assert first != second  # two init seeds, two motions
+    for figures in (first, second):
+        assert figures["motion_distance"] != small_report["model"]["motion_distance"]  # not the trained weights
+    for name in ("motion_distance", "colour_acd", "persistence"):
+        assert untrained["mean"][name] == pytest.approx((first[name] + second[name]) / 2)
+        assert untrained["min"][name] == min(first[name], second[name])
+        assert untrained["max"][name] == max(first[name], second[name])
+
+
+def test_an_untrained_seeds_figures_do_not_depend_on_how_many_seeds_run(small_report: dict) -> None:
+    pipeline = LatentMotionPipeline.from_pretrained("toy")
+    report = evaluate(pipeline, WorldConfig(n_frames=4), n_videos=MIN_VIDEOS, seed=0, untrained_seeds=1)
+    assert report["untrained"]["per_seed"] == small_report["untrained"]["per_seed"][:1]
+
+
+def _figures(distance: float, speed: float) -> dict:
+    """Headline figures with one distance and one value set, the others 0."""
+    return {"motion_distance": distance, "trajectory_distance": 0.0, "colour_acd": 0.0, "mean_speed": speed, "speed_spread": 0.0, "persistence": 0.0, "direction_share": 0.0}
+
+
+def test_the_headline_is_the_models_excess_over_the_floor_as_a_fraction_of_the_best_untrained_seeds() -> None:
+    report = {
+        "reference": _figures(0.0, 2.0),
+        "real": _figures(0.2, 1.9),  # floors: 0.2 and |1.9 - 2| = 0.1
+        "model": _figures(0.3, 1.6),  # excesses: 0.1 and 0.4 - 0.1 = 0.3
+        "untrained": {"per_seed": [_figures(0.6, 2.7), _figures(0.4, 1.4), _figures(math.nan, 2.3)]},
+    }
+    result = headline(report)
+    distance, speed = result["motion_distance"], result["mean_speed"]
+    # A distance: the gap is the value; the best seed's excess is 0.4 - 0.2 (the NaN seed left out).
+    assert distance["floor"] == pytest.approx(0.2) and distance["model_excess"] == pytest.approx(0.1)
+    assert distance["untrained_excess"] == pytest.approx(0.2) and distance["untrained_excess_mean"] == pytest.approx((0.4 + 0.2) / 2)
+    assert distance["excess_ratio"] == pytest.approx(0.1 / 0.2)
+    # A value: the gap is |value - reference|: 0.7, 0.6 and 0.3, so the best seed is the third.
+    assert speed["floor"] == pytest.approx(0.1) and speed["model_excess"] == pytest.approx(0.3)
+    assert speed["untrained_excess"] == pytest.approx(0.2) and speed["untrained_excess_mean"] == pytest.approx((0.6 + 0.5 + 0.2) / 3)
+    assert speed["excess_ratio"] == pytest.approx(0.3 / 0.2)
+    # An untrained seed already at the floor leaves the ratio undefined.
+    assert math.isnan(result["trajectory_distance"]["excess_ratio"])
+
+
+def test_the_evaluations_headline_is_computed_from_its_own_figures(small_report: dict) -> None:
+    reference, real, model = small_report["reference"], small_report["real"], small_report["model"]
+    best = min((figures["persistence"] for figures in small_report["untrained"]["per_seed"]), key=lambda value: abs(value - reference["persistence"]))
+    floor = abs(real["persistence"] - reference["persistence"])
+    entry = small_report["headline"]["persistence"]
+    assert entry["model_excess"] == pytest.approx(abs(model["persistence"] - reference["persistence"]) - floor)
+    assert entry["untrained_excess"] == pytest.approx(abs(best - reference["persistence"]) - floor)
+    if entry["untrained_excess"] > 0:
+        assert entry["excess_ratio"] == pytest.approx(entry["model_excess"] / entry["untrained_excess"])
+    else:
+        assert math.isnan(entry["excess_ratio"])
+    assert small_report["headline"] == headline(small_report)
+
+
+def _run_script(*arguments: str) -> subprocess.CompletedProcess:
+    """The evaluation script in a fresh interpreter, loading the installed plugins through their entry points."""
+    env = {name: value for name, value in os.environ.items() if name != "LATENTMOTION_LOAD_PLUGINS"}
+    return subprocess.run([sys.executable, str(SCRIPT), *arguments], check=False, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (("--variant", "nope"), "invalid choice: 'nope'"),
+        (("--videos", str(MIN_VIDEOS - 1)), f"at least {MIN_VIDEOS} videos"),
+        (("--pipeline", "no-such-pipeline"), "no-such-pipeline"),
+    ],
+    ids=["unknown variant", "too few videos", "unknown pipeline"],
+)
+def test_the_script_reports_bad_input_in_one_line(arguments: tuple[str, ...], fragment: str) -> None:
+    result = _run_script(*arguments)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ") and fragment in result.stderr, result.stderr
+
+
+def test_the_script_refuses_a_pipeline_on_another_backend(tiny_pipeline: LatentMotionPipeline, tmp_path: Path) -> None:
+    result = _run_script("--pipeline", str(tiny_pipeline.save_pretrained(tmp_path / "tiny")), "--videos", str(MIN_VIDEOS))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ") and "toy backend" in result.stderr, result.stderr
