@@ -15,6 +15,7 @@ grid, or to one numbered `.mp4`/`.gif` file each: `--output clip.mp4 -n 3` write
 """
 
 import enum
+import glob
 import json
 import math
 import os
@@ -532,9 +533,17 @@ def _check_video_output(path: Path, n_videos: int) -> None:
     _check_output(path, VIDEO_SUFFIXES)
     if path.suffix.lower() == ".mp4" and "libx264" not in av.codecs_available:
         raise ConfigError(f"cannot write {str(path)!r}: this PyAV build has no H.264 encoder (libx264); write .gif or .png instead")
-    for target in _video_paths(path, n_videos):
+    targets = [path] if n_videos == 1 or path.suffix.lower() == ".png" else _numbered_folders(path, n_videos)
+    for target in targets:
         if target.is_dir():
             raise ConfigError(f"cannot write {str(target)!r}: it is a folder; remove it or choose another --output")
+
+
+def _numbered_folders(output: Path, n_videos: int) -> list[Path]:
+    """The folders in the way of `_video_paths(output, n_videos)`, found without listing every name."""
+    width = len(str(n_videos - 1))
+    pattern = f"{glob.escape(output.stem)}-{'[0-9]' * width}{glob.escape(output.suffix)}"
+    return [path for path in output.parent.glob(pattern) if int(path.name[len(output.stem) + 1 : len(output.stem) + 1 + width]) < n_videos]
 
 
 def _video_paths(output: Path, n_videos: int) -> list[Path]:

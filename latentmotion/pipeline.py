@@ -30,7 +30,7 @@ from latentmotion import hub
 from latentmotion.atomic import atomic_path
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
-from latentmotion.devices import resolve_device
+from latentmotion.devices import check_memory, resolve_device
 from latentmotion.errors import (
     CheckpointError,
     ConfigError,
@@ -285,7 +285,12 @@ class LatentMotionPipeline:
         Returns:
             `[B, T', 3, H, W]` videos in `[-1, 1]`, `T' = (T - 1) * (interpolation + 1) + 1`,
             rendered in the pipeline's `dtype`.
+
+        Raises:
+            ConfigError: A bad seed, count or truncation, or videos that cannot fit in the memory
+                the device has available (checked before anything is computed).
         """
+        self._check_memory(len(content) if content is not None else n_videos, self.n_frames if n_frames is None else n_frames, interpolation)
         trajectory = self.trajectories(
             n_videos,
             n_frames,
@@ -304,6 +309,17 @@ class LatentMotionPipeline:
             per_video_noise = self.backend.sample_noise(videos, generator=noise_rng)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             return render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
+
+    def _check_memory(self, n_videos: int, n_frames: int, interpolation: int) -> None:
+        """Refuse videos whose frames and codes cannot fit in the memory the device has available."""
+        length = (n_frames - 1) * (interpolation + 1) + 1
+        frame = 3 * self.backend.resolution**2 * torch.finfo(self.dtype).bits // 8 + self.backend.latent_space.total_dim * 4
+        check_memory(
+            n_videos * length * frame,
+            self.device,
+            what=f"generating {n_videos} video(s) of {length:,} frames",
+            lower="n_videos (-n), n_frames (-t) or interpolation (--interpolation)",
+        )
 
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
         """Write `config.json`, `motion.safetensors`, `basis.safetensors` and a model card.

@@ -39,7 +39,7 @@ from latentmotion.augment import reverse_time
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
 from latentmotion.config import TrainConfig, flatten
-from latentmotion.devices import resolve_device
+from latentmotion.devices import check_memory, resolve_device
 from latentmotion.discriminators import VideoDiscriminator
 from latentmotion.errors import CheckpointError, ConfigError, TrainingError
 from latentmotion.modes import MODES
@@ -227,6 +227,13 @@ class Trainer:
         config = self.config
         self.backend = (backend or get_backend(config.backend, **config.backend_options)).freeze().to(self.device)
         self.d_resolution = min(config.data.resolution, self.backend.resolution)
+        frames = config.data.n_frames
+        check_memory(  # real clips and generated videos, before any activation
+            self.batch * frames * 3 * (self.backend.resolution**2 + self.d_resolution**2) * 4,
+            self.device,
+            what=f"training on batches of {self.batch} clips of {frames} frames at {self.backend.resolution} pixels",
+            lower="data.batch_size, data.n_frames or the backend's resolution",
+        )
         self._clip_dataset = SeededClips(dataset if dataset is not None else self._dataset())
         self.mode = MODES[config.mode](config, resolution=self.d_resolution)
         self.basis = self._basis(basis, resume)

@@ -715,3 +715,31 @@ def test_every_command_refuses_bad_input_in_one_line_leaving_nothing(pipeline_di
     args = template.format(p=pipeline_dir, i=inputs, o=out).split()
     assert_user_error(invoke(*args), fragment)
     assert (listing(tmp_path), listing(inputs), listing(pipeline_dir)) == before
+
+
+# ----------------------------------------------------------------------------------------------
+# Requests that cannot fit in memory are refused before anything is allocated.
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["generate", "-t", 10**9], ["generating 1 video(s) of 1,000,000,000 frames", "lower n_videos (-n), n_frames (-t)"]),
+        (["generate", "-n", 10**9], ["generating 1000000000 video(s)", "GiB is available"]),
+        (["generate", "-t", 3, "--interpolation", 10**9], ["interpolation (--interpolation)"]),
+    ],
+)
+def test_videos_that_cannot_fit_in_memory_are_refused(pipeline_dir, tmp_path, args, fragments):
+    assert_user_error(invoke(*args, "-p", pipeline_dir, "-o", tmp_path / "v.gif"), *fragments)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_basis_batch_that_cannot_fit_in_memory_is_refused(tmp_path):
+    result = invoke("fit-basis", "tiny", "--samples", 10**13, "--batch-size", 10**13, "-o", tmp_path / "b.safetensors")
+    assert_user_error(result, "drawing 10,000,000,000,000 codes at a time", "lower batch_size (--batch-size)")
+
+
+def test_a_training_batch_that_cannot_fit_in_memory_is_refused(tmp_path):
+    result = invoke("train", "--out", tmp_path / "run", "-s", "data.batch_size=100000", "-s", "backend_options.resolution=1024")
+    assert_user_error(result, "training on batches of 100000 clips", "lower data.batch_size")
+    assert list(tmp_path.iterdir()) == []
