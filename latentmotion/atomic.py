@@ -15,7 +15,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     If the block raises, the temporary file is removed and an existing `path` is left untouched.
 
-    The temporary file is created by whoever writes it, so it gets the usual permissions.
+    The file ends up with the usual mode of a new file (`0o666` less the umask), whatever mode
+    the writer created the temporary file with (safetensors creates its files `0o600`), so that
+    every file latentmotion writes has one mode.
 
     Args:
         path: The final destination.
@@ -27,7 +29,15 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         yield temp
+        os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -25,6 +25,7 @@ import torch
 
 from latentmotion.atomic import atomic_path
 from latentmotion.backend import LatentSpace
+from latentmotion.devices import check_memory
 from latentmotion.errors import CheckpointError, ConfigError, ShapeError
 from latentmotion.progress import progress_bar
 
@@ -140,7 +141,8 @@ class PCABasis:
             The fitted basis.
 
         Raises:
-            ConfigError: If `n_samples < 2`, `batch_size < 1` or `n_components` is out of range.
+            ConfigError: If `n_samples < 2`, `batch_size < 1`, `n_components` is out of range,
+                or a batch of codes cannot fit in the memory available.
             ShapeError: If the backend returns codes of the wrong width.
         """
         if n_samples < 2:
@@ -149,6 +151,10 @@ class PCABasis:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         space = backend.latent_space
         _check_n_components(n_components, space.dim)
+        drawn = min(batch_size, n_samples)
+        check_memory(  # the codes of one batch, and their float64 copy
+            drawn * space.total_dim * 12, backend.device, what=f"drawing {drawn:,} codes at a time", lower="batch_size (--batch-size)"
+        )
         generator = torch.Generator().manual_seed(seed)
 
         def batches() -> Iterable[torch.Tensor]:

@@ -15,6 +15,7 @@ grid, or to one numbered `.mp4`/`.gif` file each: `--output clip.mp4 -n 3` write
 """
 
 import enum
+import glob
 import json
 import math
 import os
@@ -27,6 +28,7 @@ from typer.core import TyperGroup
 
 from latentmotion import __version__
 from latentmotion.errors import (
+    CheckpointError,
     ConfigError,
     LatentMotionError,
     UnknownPipelineError,
@@ -51,6 +53,10 @@ PLOT_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (1
 """Line colours of `plot`, in order: the ten colours of matplotlib's `tab10` cycle."""
 
 
+USAGE_ERROR = typer.BadParameter.__base__
+"""click's `UsageError`, of whichever click typer runs on (recent typers bundle their own)."""
+
+
 class Device(str, enum.Enum):
     """Where a command computes: `auto` is CUDA when torch sees a GPU, else Apple's MPS when available, else the CPU."""
 
@@ -61,7 +67,7 @@ class Device(str, enum.Enum):
 
 
 class UserErrorGroup(TyperGroup):
-    """The root command group: a user error becomes one line on stderr and exit code 2."""
+    """The root command group: a user error, or an option a sub-command refuses, becomes one line on stderr and exit code 2."""
 
     def invoke(self, ctx: Any) -> Any:
         """Run the sub-command, reporting user errors without a traceback.
@@ -74,6 +80,10 @@ class UserErrorGroup(TyperGroup):
         """
         try:
             return super().invoke(ctx)
+        except USAGE_ERROR as error:  # a sub-command's option typer refused, e.g. `-n 0`
+            command = (error.ctx or ctx).command_path
+            typer.echo(f"error: {one_line(error.format_message())} (see `{command} --help`)", err=True)
+            raise typer.Exit(2) from None
         except (LatentMotionError, OSError) as error:
             typer.echo(f"error: {one_line(error)}", err=True)
             raise typer.Exit(2) from None
@@ -142,7 +152,12 @@ def generate(
     Keep --content-seed and change --motion-seed for the same first frames with new motion;
     keep --motion-seed and change --content-seed for the same motion on new content.
     """
-    _check_video_output(output)
+    from latentmotion.streams import check_seed
+
+    for name, value in (("--seed", seed), ("--content-seed", content_seed), ("--motion-seed", motion_seed)):
+        if value is not None:
+            check_seed(value, name=name)
+    _check_video_output(output, n_videos)
     loaded = _load_pipeline(pipeline, revision=revision, device=device)
     with progress_bar(f"generating {n_videos} video(s)", transient=True):
         videos = loaded.generate(
@@ -182,7 +197,9 @@ def fit_basis(
     """Fit and save the PCA basis of a backend's latent space (the directions motion steps along)."""
     from latentmotion.basis import PCABasis
     from latentmotion.plugins import get_backend
+    from latentmotion.streams import check_seed
 
+    check_seed(seed, name="--seed")
     _check_output(output, BASIS_SUFFIXES)
     with progress_bar(f"loading backend {backend}", transient=True):
         built = get_backend(backend, **_parse_options(backend_option)).to(_device(device))
@@ -263,29 +280,42 @@ def info(
     json_output: JsonOption = False,
 ) -> None:
     """Describe a pipeline folder or Hub repo: backend, resolution, frames, versions, files."""
-    from latentmotion.pipeline import read_config, resolve_pipeline_folder
+    from latentmotion.pipeline import (
+        BASIS_NAME,
+        MOTION_NAME,
+        read_config,
+        resolve_pipeline_folder,
+    )
+    from latentmotion.plugins import backends, check_options
 
     folder = resolve_pipeline_folder(pipeline, revision=revision)
-    config = read_config(folder)
+    parsed = read_config(folder)
+    registered = backends().get(parsed.backend.name)
+    if registered is not None:  # an uninstalled backend's pipeline is still described
+        check_options(parsed.backend.name, registered.factory, parsed.backend.options)
+    config = parsed.to_dict()
+    missing = [name for name in (MOTION_NAME, BASIS_NAME) if not (folder / name).is_file()]
+    if missing:
+        raise CheckpointError(f"pipeline {str(folder)!r} is incomplete: it has no {' or '.join(missing)}; copy or download it again")
     files = {path.relative_to(folder).as_posix(): path.stat().st_size for path in sorted(folder.rglob("*")) if path.is_file()}
     result = {
         "pipeline": pipeline,
         "folder": str(folder),
         "commit": folder.name if folder.parent.name == "snapshots" else None,
         "backend": config["backend"],
-        "latent_space": config.get("latent_space"),
-        "resolution": config.get("resolution"),
-        "n_frames": config.get("n_frames"),
-        "fps": config.get("fps"),
+        "latent_space": config["latent_space"],
+        "resolution": config["resolution"],
+        "n_frames": config["n_frames"],
+        "fps": config["fps"],
         "motion": config["motion"],
-        "versions": config.get("versions", {}),
+        "versions": config["versions"],
         "files": files,
     }
-    space = config.get("latent_space") or {}
+    space = config["latent_space"] or {}
     lines = [
         f"pipeline     {pipeline}" + (f" (commit {result['commit']})" if result["commit"] else ""),
         f"folder       {folder}",
-        f"backend      {config['backend']['name']} {json.dumps(config['backend'].get('options', {}))}",
+        f"backend      {config['backend']['name']} {json.dumps(config['backend']['options'])}",
         f"latent space {space.get('name')} ({space.get('dim')}-d)",
         f"resolution   {result['resolution']}",
         f"frames       {result['n_frames']} at {result['fps']} fps",
@@ -348,9 +378,11 @@ def animate(
     import torch
 
     from latentmotion.inversion import psnr
+    from latentmotion.streams import check_seed
     from latentmotion.video import read_image
 
-    _check_video_output(output)
+    check_seed(seed, name="--seed")
+    _check_video_output(output, 1)
     loaded = _load_pipeline(pipeline, revision=revision, device=device)
     target = read_image(image, loaded.backend.resolution).to(loaded.device)  # [1, 3, R, R]
     with progress_bar(f"inverting {image.name} ({steps} steps)", transient=True):
@@ -492,8 +524,8 @@ def _check_output(path: Path, suffixes: Sequence[str]) -> None:
         raise ConfigError(f"{str(path)!r} is a folder; give a file name")
 
 
-def _check_video_output(path: Path) -> None:
-    """Like `_check_output` for video suffixes, and check that this PyAV can encode mp4."""
+def _check_video_output(path: Path, n_videos: int) -> None:
+    """Like `_check_output` for video suffixes and every file of `n_videos` videos, and check that this PyAV can encode mp4."""
     import av
 
     from latentmotion.video import VIDEO_SUFFIXES
@@ -501,6 +533,17 @@ def _check_video_output(path: Path) -> None:
     _check_output(path, VIDEO_SUFFIXES)
     if path.suffix.lower() == ".mp4" and "libx264" not in av.codecs_available:
         raise ConfigError(f"cannot write {str(path)!r}: this PyAV build has no H.264 encoder (libx264); write .gif or .png instead")
+    targets = [path] if n_videos == 1 or path.suffix.lower() == ".png" else _numbered_folders(path, n_videos)
+    for target in targets:
+        if target.is_dir():
+            raise ConfigError(f"cannot write {str(target)!r}: it is a folder; remove it or choose another --output")
+
+
+def _numbered_folders(output: Path, n_videos: int) -> list[Path]:
+    """The folders in the way of `_video_paths(output, n_videos)`, found without listing every name."""
+    width = len(str(n_videos - 1))
+    pattern = f"{glob.escape(output.stem)}-{'[0-9]' * width}{glob.escape(output.suffix)}"
+    return [path for path in output.parent.glob(pattern) if int(path.name[len(output.stem) + 1 : len(output.stem) + 1 + width]) < n_videos]
 
 
 def _video_paths(output: Path, n_videos: int) -> list[Path]:
@@ -512,17 +555,26 @@ def _video_paths(output: Path, n_videos: int) -> list[Path]:
 
 
 def _write_videos(videos: "torch.Tensor", output: Path, *, fps: int) -> list[Path]:
-    """Write `[B, T, 3, H, W]` videos to `output` (see the module docstring for the file names)."""
+    """Write `[B, T, 3, H, W]` videos to `output` (see the module docstring for the file names).
+
+    If one file cannot be written, those written before it are removed: a command writes all its
+    files or none.
+    """
     from latentmotion.video import write_grid, write_video
 
     if output.suffix.lower() == ".png":
         return [write_grid(output, videos)]
     paths = _video_paths(output, len(videos))
-    with progress_bar("writing", total=len(paths), transient=True) as advance:
-        written = []
-        for path, video in zip(paths, videos, strict=True):
-            written.append(write_video(path, video, fps=fps))
-            advance()
+    written: list[Path] = []
+    try:
+        with progress_bar("writing", total=len(paths), transient=True) as advance:
+            for path, video in zip(paths, videos, strict=True):
+                written.append(write_video(path, video, fps=fps))
+                advance()
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return written
 
 
@@ -530,17 +582,24 @@ def _read_log(path: Path, keys: list[str] | None) -> dict[str, list[tuple[float,
     """The `(step, value)` points of each curve of a JSONL training log (every key but step and seconds)."""
     if not path.is_file():
         raise ConfigError(f"training log {str(path)!r} does not exist; give a run folder or its log.jsonl")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{str(path)!r} is not a text file ({error.reason} at byte {error.start}); give a training run's log.jsonl") from None
     series: dict[str, list[tuple[float, float]]] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise ConfigError(f"line {number} of {str(path)!r} is not JSON: {error}") from error
+        step = record.get("step") if isinstance(record, dict) else None
+        if not _is_number(step):
+            raise ConfigError(f"line {number} of {str(path)!r} is not a training log record: it needs a JSON object with a finite number 'step'")
         for name, value in record.items():
-            if name not in ("step", "seconds") and isinstance(value, (int, float)) and math.isfinite(value):
-                series.setdefault(name, []).append((record["step"], value))
+            if name not in ("step", "seconds") and _is_number(value):
+                series.setdefault(name, []).append((step, value))
     if keys:
         unknown = [name for name in keys if name not in series]
         if unknown:
@@ -548,7 +607,15 @@ def _read_log(path: Path, keys: list[str] | None) -> dict[str, list[tuple[float,
         series = {name: series[name] for name in keys}
     if not series:
         raise ConfigError(f"{str(path)!r} holds no loss values to plot")
+    for axis, numbers in (("steps", [step for points in series.values() for step, _ in points]), ("values", [value for points in series.values() for _, value in points])):
+        if not math.isfinite(2 * (max(numbers) - min(numbers))):  # the axis range, with its margin
+            raise ConfigError(f"the {axis} of {str(path)!r} span too wide a range to draw ({min(numbers):g} to {max(numbers):g}); choose curves with --key")
     return series
+
+
+def _is_number(value: Any) -> bool:
+    """Whether a JSON value is a finite number (not a boolean)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _draw_curves(series: dict[str, list[tuple[float, float]]], path: Path, *, title: str) -> None:

@@ -7,6 +7,8 @@ so `"auto"` means the same everywhere and an unavailable device fails the same w
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from latentmotion.errors import ConfigError
@@ -49,3 +51,50 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError(f"device {name!r} was asked for but Apple's MPS is not available here; use cpu")
     return device
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes a new allocation can take on `device` now, or None where that cannot be known (MPS).
+
+    Args:
+        device: A CPU or CUDA device.
+
+    Returns:
+        CUDA: the free memory of the GPU; CPU: `MemAvailable` of `/proc/meminfo`, else the free
+        physical pages `os.sysconf` reports; None when neither is readable.
+    """
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system
+        return None
+
+
+def check_memory(needed: int, device: torch.device, *, what: str, lower: str) -> None:
+    """Refuse a request whose tensors cannot fit in the memory `device` has available, before allocating them.
+
+    Args:
+        needed: Bytes the request allocates at least.
+        device: Where it allocates them.
+        what: The request, for the message (e.g. `"generating 3 videos of 100000 frames"`).
+        lower: The options to lower, for the message (e.g. `"n_frames (--frames)"`).
+
+    Raises:
+        ConfigError: `needed` exceeds the available memory.
+    """
+    available = available_memory(device)
+    if available is not None and needed > available:
+        raise ConfigError(
+            f"{what} needs at least {needed / 2**30:,.1f} GiB of memory on {device}, but only {available / 2**30:,.1f} GiB is available; "
+            f"lower {lower}"
+        )

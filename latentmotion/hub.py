@@ -13,11 +13,15 @@ weights come from. A backend declares which of its options name files
 
 - a Hub repo id (e.g. BigGAN's `source="osanseviero/BigGAN-deep-128"`) is kept as it is; the
   backend downloads its weights itself when the pipeline is loaded;
-- a local file or folder cannot travel: `push_to_hub` uploads it with the pipeline, under
-  `backend/<option>/<name>`, and rewrites the option to that relative path. Loading resolves
-  every option starting with `backend/` against the pipeline's folder.
+- a local file or folder is copied into the pipeline folder by `save_pretrained`, under
+  `backend/<option>/<name>`, and the option rewritten to that relative path; `push_to_hub`
+  uploads it with the rest. Loading resolves every option starting with `backend/` against the
+  pipeline's folder.
 
-Other options (numbers, names) are kept as they are, whatever they look like.
+A pipeline reads files from its own folder only: loading refuses an option that names any other
+local path (absolute, `~`, `..`, an existing file, or a link under `backend/` leading out of the
+folder), so that a downloaded `config.json` cannot point the weight loader at a file elsewhere.
+Other options (numbers, names) are kept as they are.
 """
 
 from __future__ import annotations
@@ -226,8 +230,12 @@ def download_pipeline(
 def resolve_backend_options(options: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Turn the backend options of a pipeline's config into the keyword arguments of its factory.
 
-    Options starting with `backend/` name weights bundled with the pipeline; they become absolute
-    paths inside `folder`. Every other option is returned unchanged.
+    A pipeline reads files from its own folder only. Options starting with `backend/` name
+    weights bundled with the pipeline; they become absolute paths inside `folder`, and must stay
+    inside it once `..` and symbolic links are resolved (a Hub snapshot's files are links into
+    the repo's blobs: they may lead anywhere inside the repo's cache folder). An option naming any
+    other local path (absolute, `~`, `..`, or an existing file or folder) is refused. Every other
+    option (numbers, names, Hub repo ids) is returned unchanged.
 
     Args:
         options: `config["backend"]["options"]`.
@@ -237,30 +245,52 @@ def resolve_backend_options(options: dict[str, Any], folder: Path) -> dict[str, 
         The options, bundled paths resolved.
 
     Raises:
-        CheckpointError: A bundled path leaves the `backend/` folder or is missing.
+        CheckpointError: An option names a file outside the pipeline, or a bundled file is missing.
     """
+    root = (folder.parent.parent if folder.parent.name == "snapshots" else folder).resolve()
     resolved = dict(options)
     for key, value in options.items():
-        if not (isinstance(value, str) and value.startswith(f"{BUNDLE_DIR}/")):
+        if not isinstance(value, str) or not value:
             continue
-        if ".." in PurePosixPath(value).parts:
-            raise CheckpointError(f"backend option {key!r} = {value!r} points outside the pipeline's {BUNDLE_DIR}/ folder")
+        bundled = value.startswith(f"{BUNDLE_DIR}/")
+        if not bundled and not _names_local_path(value):
+            continue
+        if not bundled or ".." in PurePosixPath(value).parts:
+            raise CheckpointError(
+                f"backend option {key!r} = {value!r} names a file outside the pipeline at {folder}; a pipeline reads files "
+                f"only from its own {BUNDLE_DIR}/ folder: save it again with save_pretrained, which copies the backend's files there"
+            )
         path = folder / value
         if not path.exists():
             raise CheckpointError(
                 f"backend option {key!r} names {value!r}, which is missing from the pipeline at {folder}: "
                 "the pipeline is incomplete; download or copy it again"
             )
+        if not path.resolve().is_relative_to(root):
+            raise CheckpointError(
+                f"backend option {key!r} names {value!r}, a link that leads outside the pipeline at {folder} "
+                f"(to {path.resolve()}); a pipeline reads files only from its own folder"
+            )
         resolved[key] = str(path)
     return resolved
+
+
+def _names_local_path(value: str) -> bool:
+    """Whether an option's text names a local path: absolute, under `~`, with `..`, or existing."""
+    path = Path(value)
+    return path.is_absolute() or value.startswith("~") or ".." in path.parts or path.exists()
 
 
 def bundle_backend_files(options: dict[str, Any], folder: Path, *, file_options: Sequence[str]) -> dict[str, Any]:
     """Copy the local files and folders the backend's file options name into `folder/backend/`.
 
+    A pipeline folder holds every file its backend reads (see
+    [resolve_backend_options][latentmotion.hub.resolve_backend_options]); `save_pretrained`
+    calls this, and so everything it writes can be loaded elsewhere and uploaded as it is.
+
     Args:
-        options: `config["backend"]["options"]` of the pipeline to upload.
-        folder: The folder being uploaded.
+        options: `config["backend"]["options"]` of the pipeline being saved.
+        folder: The pipeline folder being written.
         file_options: The options that name files (the backend's
             [file_options][latentmotion.backend.ImageGeneratorBackend.file_options]); no other
             option is copied, whatever its value.
@@ -285,11 +315,12 @@ def bundle_backend_files(options: dict[str, Any], folder: Path, *, file_options:
             )
         relative = f"{BUNDLE_DIR}/{key}/{source.name}"
         target = folder / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
+        if not (target.exists() and target.resolve() == source.resolve()):  # saved again into the folder it was loaded from
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                shutil.copy2(source, target)
         bundled[key] = relative
     return bundled
 
@@ -367,7 +398,8 @@ def push_to_hub(
 
     Raises:
         ConfigError: `repo_id` is not of the form `"org/name"`, or a backend file is missing.
-        CheckpointError: The Hub refused the upload or cannot be reached.
+        CheckpointError: The Hub refused the upload.
+        HubError: The Hub cannot be reached (no network).
     """
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
@@ -378,10 +410,8 @@ def push_to_hub(
         raise ConfigError(f"{repo_id!r} is not a Hub repo id; use the form 'org/name'")
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="latentmotion-push-") as temp:
-        folder = pipeline.save_pretrained(temp)
+        folder = pipeline.save_pretrained(temp)  # backend files bundled under backend/
         config = json.loads((folder / CONFIG_NAME).read_text())
-        config["backend"]["options"] = bundle_backend_files(config["backend"]["options"], folder, file_options=pipeline.backend.file_options)
-        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
         (folder / MODEL_CARD_NAME).write_text(model_card(config, repo_id=repo_id))
         try:
             api.create_repo(repo_id, private=private, exist_ok=True)
@@ -395,4 +425,19 @@ def push_to_hub(
             raise CheckpointError(f"cannot push to {repo_id!r}: Hub offline mode is on (unset HF_HUB_OFFLINE)") from error
         except (HfHubHTTPError, OSError) as error:
             raise CheckpointError(f"could not push to Hub repo {repo_id!r}: {one_line(error)}") from error
+        except Exception as error:  # noqa: BLE001 - the HTTP client is huggingface_hub's choice; see _is_network_error
+            if not _is_network_error(error):
+                raise
+            raise HubError(
+                f"cannot reach the Hub to push to {repo_id!r} ({type(error).__name__}: {one_line(error)}): check the network connection and retry"
+            ) from error
     return commit.commit_url
+
+
+def _is_network_error(error: BaseException) -> bool:
+    """Whether an error is the HTTP client's "cannot connect" (no network, DNS failure, timeout).
+
+    `huggingface_hub` has used several HTTP clients (requests, httpx, ...); each names this family
+    `TransportError` or `ConnectionError`, and none of them is an `OSError`.
+    """
+    return any(cls.__name__ in ("TransportError", "ConnectionError") for cls in type(error).__mro__)

@@ -43,7 +43,7 @@ class MotionConfig:
     latent_dim: int = attrs.field(validator=attrs.validators.gt(0))
     n_components: int = attrs.field(validator=attrs.validators.gt(0))
     hidden_dim: int = attrs.field(default=384, validator=attrs.validators.gt(0))
-    noise_dim: int = attrs.field(default=attrs.Factory(lambda self: self.latent_dim, takes_self=True))
+    noise_dim: int = attrs.field(default=attrs.Factory(lambda self: self.latent_dim, takes_self=True), validator=attrs.validators.gt(0))
     step_scale: float = 0.2
     init_std: float = attrs.field(default=0.02, validator=attrs.validators.ge(0))
     forget_bias: float = 0.0

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
+import cattrs
+import cattrs.gen
 import numpy as np
 import PIL.Image
 import torch
+from cattrs.errors import ForbiddenExtraKeysError
 from einops import rearrange
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -27,7 +30,7 @@ from latentmotion import hub
 from latentmotion.atomic import atomic_path
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
-from latentmotion.devices import resolve_device
+from latentmotion.devices import check_memory, resolve_device
 from latentmotion.errors import (
     CheckpointError,
     ConfigError,
@@ -36,7 +39,7 @@ from latentmotion.errors import (
 )
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.rendering import render
-from latentmotion.streams import Stream, stream_generator
+from latentmotion.streams import Stream, check_seed, stream_generator
 from latentmotion.video import to_uint8
 
 CONFIG_NAME = "config.json"
@@ -233,6 +236,9 @@ class LatentMotionPipeline:
         n_frames = self.n_frames if n_frames is None else n_frames
         if n_frames < 1:
             raise ConfigError(f"n_frames must be at least 1, got {n_frames}")
+        for name, value in (("seed", seed), ("content_seed", content_seed), ("motion_seed", motion_seed)):
+            if value is not None:
+                check_seed(value, name=name)
         content_rng = stream_generator(seed if content_seed is None else content_seed, Stream.CONTENT)
         motion_rng = stream_generator(seed if motion_seed is None else motion_seed, Stream.MOTION)
         if content is None:
@@ -279,7 +285,12 @@ class LatentMotionPipeline:
         Returns:
             `[B, T', 3, H, W]` videos in `[-1, 1]`, `T' = (T - 1) * (interpolation + 1) + 1`,
             rendered in the pipeline's `dtype`.
+
+        Raises:
+            ConfigError: A bad seed, count or truncation, or videos that cannot fit in the memory
+                the device has available (checked before anything is computed).
         """
+        self._check_memory(len(content) if content is not None else n_videos, self.n_frames if n_frames is None else n_frames, interpolation)
         trajectory = self.trajectories(
             n_videos,
             n_frames,
@@ -299,10 +310,24 @@ class LatentMotionPipeline:
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             return render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
 
+    def _check_memory(self, n_videos: int, n_frames: int, interpolation: int) -> None:
+        """Refuse videos whose frames and codes cannot fit in the memory the device has available."""
+        length = (n_frames - 1) * (interpolation + 1) + 1
+        frame = 3 * self.backend.resolution**2 * torch.finfo(self.dtype).bits // 8 + self.backend.latent_space.total_dim * 4
+        check_memory(
+            n_videos * length * frame,
+            self.device,
+            what=f"generating {n_videos} video(s) of {length:,} frames",
+            lower="n_videos (-n), n_frames (-t) or interpolation (--interpolation)",
+        )
+
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
         """Write `config.json`, `motion.safetensors`, `basis.safetensors` and a model card.
 
-        Each file is written atomically; an existing folder is updated in place.
+        Each file is written atomically; an existing folder is updated in place. The local files
+        the backend's file options name are copied under `backend/` (see
+        [bundle_backend_files][latentmotion.hub.bundle_backend_files]): a pipeline reads files
+        from its own folder only.
 
         Args:
             directory: Target folder (created if missing).
@@ -312,15 +337,17 @@ class LatentMotionPipeline:
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        config = self.config()
+        config["backend"]["options"] = hub.bundle_backend_files(config["backend"]["options"], directory, file_options=self.backend.file_options)
         self.basis.save(directory / BASIS_NAME)
         state = {name: tensor.detach().cpu().contiguous() for name, tensor in self.motion.state_dict().items()}
         with atomic_path(directory / MOTION_NAME) as temp:
             save_file(state, str(temp), metadata={"format": "pt"})
         with atomic_path(directory / CONFIG_NAME) as temp:
-            temp.write_text(json.dumps(self.config(), indent=2) + "\n")
+            temp.write_text(json.dumps(config, indent=2) + "\n")
         if not (directory / MODEL_CARD_NAME).exists():
             with atomic_path(directory / MODEL_CARD_NAME) as temp:
-                temp.write_text(hub.model_card(self.config(), repo_id=directory.resolve().name))
+                temp.write_text(hub.model_card(config, repo_id=directory.resolve().name))
         return directory
 
     def push_to_hub(
@@ -412,14 +439,13 @@ class LatentMotionPipeline:
 
         directory = resolve_pipeline_folder(path_or_repo_id, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
         config = read_config(directory)
-        backend = get_backend(config["backend"]["name"], **hub.resolve_backend_options(config["backend"].get("options", {}), directory))
+        backend = get_backend(config.backend.name, **hub.resolve_backend_options(config.backend.options, directory))
         if device is not None:
             backend.to(resolve_device(device))
         basis = PCABasis.load(directory / BASIS_NAME)
-        motion_config = MotionConfig(**config["motion"])
-        motion = MotionGenerator(motion_config, basis=basis.scaled(motion_config.n_components))
+        motion = MotionGenerator(config.motion, basis=basis.scaled(config.motion.n_components))
         load_motion_weights(motion, directory / MOTION_NAME)
-        pipeline = cls(backend=backend, basis=basis, motion=motion, n_frames=config.get("n_frames", 16), fps=config.get("fps", 10))
+        pipeline = cls(backend=backend, basis=basis, motion=motion, n_frames=config.n_frames, fps=config.fps)
         return pipeline.to(dtype=dtype) if dtype is not None else pipeline
 
 
@@ -480,28 +506,159 @@ def resolve_pipeline_folder(
     )
 
 
-def read_config(directory: Path) -> dict[str, Any]:
-    """Read and check a pipeline's `config.json`.
+def _positive(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise ValueError(f"{attribute.name} must be >= 1, got {value}")
+
+
+@attrs.frozen
+class BackendEntry:
+    """The `backend` section of `config.json`: what rebuilds the backend.
+
+    Attributes:
+        name: The registered backend name.
+        options: Keyword arguments of its factory.
+    """
+
+    name: str = attrs.field(validator=attrs.validators.min_len(1))
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class LatentSpaceEntry:
+    """The `latent_space` section of `config.json`, for humans and the model card.
+
+    Attributes:
+        name: The latent space's name, e.g. `"w"`.
+        dim: Its width.
+        condition_dim: Width of the per-video condition appended to it.
+    """
+
+    name: str
+    dim: int = attrs.field(validator=_positive)
+    condition_dim: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+
+
+@attrs.frozen
+class PipelineConfig:
+    """A pipeline's `config.json`, strictly checked: no unknown keys, no `"128"` for a number.
+
+    Attributes:
+        backend: What rebuilds the backend.
+        motion: The motion generator's sizes.
+        format_version: Version of the file's layout.
+        latent_space: The backend's latent space, as saved.
+        resolution: Side of the rendered frames, as saved.
+        n_frames: Default frames per video.
+        fps: Default frame rate of written videos.
+        versions: Library versions that wrote the pipeline.
+    """
+
+    backend: BackendEntry
+    motion: MotionConfig
+    format_version: int = attrs.field(default=FORMAT_VERSION, validator=_positive)
+    latent_space: LatentSpaceEntry | None = None
+    resolution: int | None = attrs.field(default=None, validator=_positive)
+    n_frames: int = attrs.field(default=16, validator=_positive)
+    fps: int = attrs.field(default=10, validator=_positive)
+    versions: dict[str, str] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as JSON values.
+
+        Returns:
+            The sections as nested dictionaries.
+        """
+        return _converter.unstructure(self)
+
+
+def _strict(kind: type, accepted: tuple[type, ...]) -> Any:
+    """A structure hook that takes `accepted` types only (no `"128"` for an int, no `true` for a number)."""
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, accepted) or isinstance(value, bool):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+        return kind(value)
+
+    return structure
+
+
+def _mapping(value: Any, type_: Any) -> dict[str, Any]:
+    """Structure a JSON object into a `dict[str, ...]`, refusing anything else."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__} {value!r}")
+    value_type = type_.__args__[1]
+    return {key: item if value_type is Any else _converter.structure(item, value_type) for key, item in value.items()}
+
+
+def _attrs_section(cls: type) -> Any:
+    """A structure hook for an attrs section that first checks it is a JSON object."""
+    structure = cattrs.gen.make_dict_structure_fn(cls, _converter, _cattrs_forbid_extra_keys=True)
+
+    def hook(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {type(value).__name__} {value!r}")
+        return structure(value, cls)
+
+    return hook
+
+
+def _describe(error: BaseException, _: Any) -> str:
+    """One readable phrase for an error cattrs met while structuring `config.json`."""
+    if isinstance(error, ForbiddenExtraKeysError):
+        known = ", ".join(field.name for field in attrs.fields(error.cl))
+        return f"unknown key(s) {', '.join(map(repr, sorted(error.extra_fields)))} (known: {known})"
+    if isinstance(error, KeyError):
+        return f"missing key {error}"
+    return str(error)
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+_converter.register_structure_hook(int, _strict(int, (int,)))
+_converter.register_structure_hook(float, _strict(float, (int, float)))
+_converter.register_structure_hook(str, _strict(str, (str,)))
+_converter.register_structure_hook_func(lambda type_: getattr(type_, "__origin__", None) is dict, _mapping)
+_converter.register_structure_hook_factory(attrs.has, _attrs_section)
+
+
+def read_config(directory: Path) -> PipelineConfig:
+    """Read and strictly check a pipeline's `config.json`.
 
     Args:
         directory: The pipeline folder.
 
     Returns:
         The parsed configuration.
+
+    Raises:
+        CheckpointError: The file is missing, is not JSON, or is not a valid pipeline
+            configuration (the message names every wrong key), or comes from a newer latentmotion.
     """
     path = directory / CONFIG_NAME
     if not path.is_file():
         raise CheckpointError(f"{directory} is not a latentmotion pipeline: it has no {CONFIG_NAME}")
     try:
-        config = json.loads(path.read_text())
+        values = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path} is not valid JSON: {error}") from error
-    missing = [key for key in ("backend", "motion") if key not in config]
-    if not isinstance(config, dict) or missing:
-        raise CheckpointError(f"{path} is not a latentmotion pipeline config: missing {', '.join(missing) or 'everything'}")
-    if config.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
-        raise CheckpointError(f"{path} has format version {config['format_version']}; upgrade latentmotion to read it")
-    return config
+    missing = [key for key in ("backend", "motion") if not isinstance(values, dict) or key not in values]
+    if missing:
+        raise CheckpointError(f"{path} is not a latentmotion pipeline config: missing {', '.join(missing)}")
+    version = values.get("format_version", FORMAT_VERSION)
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has format version {version}; upgrade latentmotion to read it")
+    try:
+        return _converter.structure(values, PipelineConfig)
+    except cattrs.BaseValidationError as error:
+        problems = cattrs.transform_error(error, path="", format_exception=_describe)
+        raise CheckpointError(f"{path} is not a valid pipeline config: {'; '.join(map(_locate, problems))}") from None
+
+
+def _locate(message: str) -> str:
+    """Put the key first: `"expected int, got str '128' @ .motion.n_components"` -> `"motion.n_components: expected int, ..."`."""
+    text, _, where = message.rpartition(" @ ")
+    where = where.lstrip(".").replace("['", ".").replace("']", "")
+    return f"{where}: {text}" if where else text
 
 
 def load_motion_weights(motion: MotionGenerator, path: Path) -> None:

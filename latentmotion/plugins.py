@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import os
 import sys
+import types
+import typing
 import warnings
 from collections.abc import Callable
 from importlib import metadata
@@ -20,7 +23,12 @@ import attrs
 import pluggy
 
 from latentmotion import hookspecs
-from latentmotion.errors import LatentMotionError, UnknownBackendError
+from latentmotion.errors import (
+    ConfigError,
+    LatentMotionError,
+    UnknownBackendError,
+    one_line,
+)
 
 if TYPE_CHECKING:
     from latentmotion.backend import ImageGeneratorBackend
@@ -212,14 +220,74 @@ def build_backend(name: str, factory: Callable[..., ImageGeneratorBackend], /, *
         The backend, in eval mode with frozen weights.
 
     Raises:
+        ConfigError: An option the factory does not take, a value of the wrong type for the
+            factory's annotation (`int`, `float`, `bool` or `str`, optionally `| None`), or one
+            the factory refused with a `TypeError` or `ValueError`.
         LatentMotionError: The factory returned something else than a backend.
     """
     from latentmotion.backend import ImageGeneratorBackend
 
-    backend = factory(**options)
+    check_options(name, factory, options)
+    try:
+        backend = factory(**options)
+    except LatentMotionError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"backend {name!r} refused its options {options}: {one_line(error)}") from error
     if not isinstance(backend, ImageGeneratorBackend):
         raise LatentMotionError(f"the factory of backend {name!r} returned {type(backend).__name__}, not an ImageGeneratorBackend")
     return stamp(backend, name, options).freeze()
+
+
+STRICT_TYPES = {int: (int,), float: (int, float), bool: (bool,), str: (str,)}
+"""The factory annotations whose options are checked, and the JSON values each accepts."""
+
+
+def check_options(name: str, factory: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Check keyword arguments against a backend factory's signature, before calling it.
+
+    Args:
+        name: The backend's name, for messages.
+        factory: The factory.
+        options: The keyword arguments it is about to get.
+
+    Raises:
+        ConfigError: An option the factory does not take (the message lists those it takes), or a
+            value whose type does not match a plain `int`, `float`, `bool` or `str` annotation
+            (`"64"`, `64.0` or `true` for an `int`; `null` unless the annotation allows None).
+    """
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a built-in without a signature: nothing to check against
+        return
+    parameters = {key: parameter for key, parameter in signature.parameters.items() if parameter.kind is not parameter.VAR_KEYWORD}
+    takes_any = len(parameters) < len(signature.parameters)
+    accepted = [key for key, parameter in parameters.items() if parameter.kind in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
+    unknown = sorted(key for key in options if key not in accepted)
+    if unknown and not takes_any:
+        raise ConfigError(
+            f"backend {name!r} has no option {', '.join(map(repr, unknown))}; it takes {', '.join(accepted) or 'no options'}"
+        )
+    for key, value in options.items():
+        annotation = _annotation(factory, parameters[key]) if key in parameters else None
+        kinds = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else (annotation,)
+        plain = [kind for kind in kinds if kind is not type(None)]
+        if len(plain) != 1 or plain[0] not in STRICT_TYPES or (value is None and len(kinds) == 2):
+            continue
+        kind = plain[0]
+        if not isinstance(value, STRICT_TYPES[kind]) or (isinstance(value, bool) and kind is not bool):
+            raise ConfigError(f"backend {name!r} option {key!r} must be {kind.__name__}, got {type(value).__name__} {value!r}")
+
+
+def _annotation(factory: Callable[..., Any], parameter: inspect.Parameter) -> Any:
+    """A parameter's annotation, evaluated where the factory was defined; None when that fails."""
+    annotation = parameter.annotation
+    if isinstance(annotation, str):  # `from __future__ import annotations`
+        try:
+            return eval(annotation, getattr(factory, "__globals__", {}))  # what typing.get_type_hints does
+        except Exception:  # noqa: BLE001 - a name imported only for type checkers: nothing to check against
+            return None
+    return annotation
 
 
 def stamp(backend: ImageGeneratorBackend, name: str, options: dict[str, Any]) -> ImageGeneratorBackend:

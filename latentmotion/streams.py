@@ -15,6 +15,8 @@ import enum
 import numpy as np
 import torch
 
+from latentmotion.errors import ConfigError
+
 
 class Stream(enum.IntEnum):
     """What a stream draws; the values are part of every seed's meaning, so they never change."""
@@ -37,6 +39,24 @@ def stream_generator(seed: int, stream: Stream, *, index: int = 0) -> torch.Gene
 
     Returns:
         A seeded `torch.Generator`.
+
+    Raises:
+        ConfigError: `seed` is not an integer >= 0.
     """
+    check_seed(seed)
     state = np.random.SeedSequence([seed, int(stream) + index]).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+def check_seed(seed: int, *, name: str = "seed") -> None:
+    """Refuse a seed that is not an integer >= 0 (numpy's seed sequences take no negative entropy).
+
+    Args:
+        seed: The seed.
+        name: What the seed is called where the user gave it, for the message.
+
+    Raises:
+        ConfigError: `seed` is negative, or not an integer.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"{name} must be an integer >= 0, got {seed!r}")

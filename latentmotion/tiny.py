@@ -78,7 +78,13 @@ def tiny_backend(*, resolution: int = 32, dim: int = 16, channels: int = 32, see
 
     Returns:
         The backend.
+
+    Raises:
+        ConfigError: `dim` or `channels` below 1, or a `resolution` that is not a power of two >= 8.
     """
+    for option, value in (("dim", dim), ("channels", channels)):
+        if value < 1:
+            raise ConfigError(f"tiny backend option {option!r} must be >= 1, got {value}")
     net = TinyGenerator(z_dim=dim, w_dim=dim, resolution=resolution, channels=channels, seed=seed)
 
     def sample_w(n: int, generator: torch.Generator | None) -> torch.Tensor:

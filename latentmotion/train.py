@@ -17,6 +17,7 @@ and the discriminators (gloo on CPU, NCCL on GPU); a single process needs no pro
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -38,7 +39,7 @@ from latentmotion.augment import reverse_time
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
 from latentmotion.config import TrainConfig, flatten
-from latentmotion.devices import resolve_device
+from latentmotion.devices import check_memory, resolve_device
 from latentmotion.discriminators import VideoDiscriminator
 from latentmotion.errors import CheckpointError, ConfigError, TrainingError
 from latentmotion.modes import MODES
@@ -47,6 +48,7 @@ from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.progress import progress_bar
 from latentmotion.rendering import render
 from latentmotion.run_folder import CHECKPOINT_NAME, RunFolder
+from latentmotion.safe_load import load_weights_only
 from latentmotion.streams import Stream, stream_generator
 
 BASIS_FILE = "basis.safetensors"
@@ -225,6 +227,13 @@ class Trainer:
         config = self.config
         self.backend = (backend or get_backend(config.backend, **config.backend_options)).freeze().to(self.device)
         self.d_resolution = min(config.data.resolution, self.backend.resolution)
+        frames = config.data.n_frames
+        check_memory(  # real clips and generated videos, before any activation
+            self.batch * frames * 3 * (self.backend.resolution**2 + self.d_resolution**2) * 4,
+            self.device,
+            what=f"training on batches of {self.batch} clips of {frames} frames at {self.backend.resolution} pixels",
+            lower="data.batch_size, data.n_frames or the backend's resolution",
+        )
         self._clip_dataset = SeededClips(dataset if dataset is not None else self._dataset())
         self.mode = MODES[config.mode](config, resolution=self.d_resolution)
         self.basis = self._basis(basis, resume)
@@ -525,11 +534,22 @@ class Trainer:
 
         Returns:
             The checkpoint path on the main process, None on the others.
+
+        Raises:
+            TrainingError: The disk is full; the previous checkpoint is intact.
         """
         path = self.out_dir / CHECKPOINT_NAME
         if self.dist.is_main:
-            with atomic_path(path) as temp:
-                torch.save(self.state_dict(), temp)
+            try:
+                with atomic_path(path) as temp:
+                    torch.save(self.state_dict(), temp)
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise
+                raise TrainingError(
+                    f"no space left on device while writing {path} at iteration {self.step}; the previous checkpoint is intact: "
+                    "free some space, then continue with --resume"
+                ) from None
             with atomic_path(self.out_dir / TRAIN_CONFIG_NAME) as temp:
                 temp.write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
         if self.dist.world_size > 1:
@@ -541,10 +561,7 @@ class Trainer:
         path = self.out_dir / CHECKPOINT_NAME
         if not path.is_file():
             raise CheckpointError(f"cannot resume: {path} does not exist (start without --resume)")
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as error:  # torch raises many types on corrupt files
-            raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {error}); delete it to start over") from error
+        state = load_weights_only(path, what=f"checkpoint {path}", map_location=self.device)
         state = _upgrade_checkpoint(state, path)
         try:
             saved = flatten(TrainConfig.from_dict(state["config"]).to_dict())  # options added since keep their defaults

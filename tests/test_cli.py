@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import av
@@ -488,3 +489,257 @@ def test_pipelines_lists_and_generate_loads_a_registered_name(plugins, pipeline,
     assert result.exit_code == 0, result.output
     assert torch.equal(read_grid(tmp_path / "grid.png", videos=2, frames=3), to_uint8(pipeline.generate(2, 3, seed=4)))
     assert json.loads(invoke("info", "toy", "--json").stdout)["folder"] == str(pipeline_dir)
+
+
+# ----------------------------------------------------------------------------------------------
+# A pipeline's config.json, strictly checked.
+
+
+def broken_pipeline(pipeline_dir, folder, change):
+    """A copy of `pipeline_dir` whose config.json is `change(config)` (a dict, or any JSON value)."""
+    shutil.copytree(pipeline_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(change(config)))
+    return folder
+
+
+def with_value(section, key, value):
+    def change(config):
+        (config if section is None else config[section])[key] = value
+        return config
+
+    return change
+
+
+BAD_CONFIGS = [
+    (lambda config: None, ["missing backend, motion"]),
+    (lambda config: 3, ["missing backend, motion"]),
+    (with_value(None, "format_version", "1"), ["format_version: expected int, got str '1'"]),
+    (with_value(None, "backend", "tiny"), ["backend: expected an object, got str 'tiny'"]),
+    (lambda config: config | {"backend": {"options": {}}}, ["backend.name", "missing"]),
+    (with_value("backend", "options", [16, 8]), ["backend.options: expected an object, got list"]),
+    (with_value("backend", "options", {"resolution": 16, "dim": 8, "bogus": 1}), ["backend 'tiny' has no option 'bogus'", "resolution, dim"]),
+    (with_value("motion", "n_components", "128"), ["motion.n_components: expected int, got str '128'"]),
+    (with_value("motion", "n_components", 128.5), ["motion.n_components: expected int, got float 128.5"]),
+    (with_value("motion", "hidden_dim", [16]), ["motion.hidden_dim: expected int, got list"]),
+    (with_value("motion", "n_components", -3), ["n_components", "must be > 0", "-3"]),
+    (with_value("motion", "speed", 2), ["motion", "unknown key(s) 'speed'"]),
+    (with_value(None, "n_frames", "16"), ["n_frames: expected int, got str '16'"]),
+    (with_value(None, "fps", "8"), ["fps: expected int, got str '8'"]),
+    (with_value(None, "fps", 0), ["fps must be >= 1, got 0"]),
+    (with_value(None, "colour", "red"), ["unknown key(s) 'colour'"]),
+]
+
+
+@pytest.mark.parametrize(("change", "fragments"), BAD_CONFIGS)
+def test_bad_pipeline_configs_are_one_line_errors(pipeline_dir, tmp_path, change, fragments):
+    folder = broken_pipeline(pipeline_dir, tmp_path / "broken", change)
+    Image.new("RGB", (16, 16)).save(tmp_path / "photo.png")
+    for args in (
+        ["info", folder],
+        ["generate", "-p", folder, "-o", tmp_path / "v.gif"],
+        ["animate", tmp_path / "photo.png", "-p", folder, "-o", tmp_path / "a.gif"],
+        ["push", folder, "acme/x"],
+    ):
+        assert_user_error(invoke(*args), *fragments)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["broken", "photo.png"]
+
+
+def test_info_of_a_pipeline_without_motion_weights(pipeline_dir, tmp_path):
+    shutil.copytree(pipeline_dir, tmp_path / "p")
+    (tmp_path / "p" / "motion.safetensors").unlink()
+    assert_user_error(invoke("info", tmp_path / "p"), "incomplete", "motion.safetensors")
+
+
+# ----------------------------------------------------------------------------------------------
+# Seeds, backend options, plot's log, outputs.
+
+
+@pytest.mark.parametrize("option", ["--seed", "--content-seed", "--motion-seed"])
+def test_negative_seeds_are_refused(pipeline_dir, tmp_path, option):
+    assert_user_error(invoke("generate", "-p", pipeline_dir, option, -1, "-o", tmp_path / "v.gif"), f"{option} must be an integer >= 0, got -1")
+
+
+def test_negative_seeds_are_refused_by_the_pipeline_as_a_config_error(pipeline):
+    for name in ("seed", "content_seed", "motion_seed"):
+        with pytest.raises(ConfigError, match=f"{name} must be an integer >= 0, got -1"):
+            pipeline.generate(1, 2, **{name: -1})
+
+
+BAD_BACKEND_OPTIONS = [
+    ("bogus=1", ["backend 'tiny' has no option 'bogus'", "it takes resolution, dim, channels, seed"]),
+    ("resolution=abc", ["option 'resolution' must be int, got str 'abc'"]),
+    ("resolution=64.0", ["option 'resolution' must be int, got float 64.0"]),
+    ("resolution=12", ["power of two"]),
+    ("dim=0", ["'dim' must be >= 1, got 0"]),
+    ("dim=true", ["option 'dim' must be int, got bool True"]),
+    ("channels=0", ["'channels' must be >= 1, got 0"]),
+    ("seed=null", ["option 'seed' must be int, got NoneType None"]),
+]
+
+
+@pytest.mark.parametrize(("option", "fragments"), BAD_BACKEND_OPTIONS)
+def test_bad_backend_options(tmp_path, option, fragments):
+    assert_user_error(invoke("fit-basis", "tiny", "--backend-option", option, "-o", tmp_path / "b.safetensors"), *fragments)
+    key, _, value = option.partition("=")
+    assert_user_error(invoke("train", "--out", tmp_path / "run", "--set", f"backend_options.{key}={value}"), *fragments)
+    assert list(tmp_path.iterdir()) == []
+
+
+BAD_LOGS = [
+    ('[1, 2]\n', ["line 1", "needs a JSON object with a finite number 'step'"]),
+    ('{"g/total": 1.0}\n', ["line 1", "'step'"]),
+    ('{"step": "1", "g/total": 1.0}\n', ["line 1", "'step'"]),
+    ('{"step": 1, "g/total": 1e308}\n{"step": 2, "g/total": -1e308}\n', ["values", "too wide a range", "--key"]),
+    (b"\x89PNG\r\n\x1a\n\x00\xff\xfe", ["not a text file"]),
+]
+
+
+@pytest.mark.parametrize(("content", "fragments"), BAD_LOGS)
+def test_plot_refuses_a_log_it_cannot_draw(tmp_path, content, fragments):
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert_user_error(invoke("plot", log, "-o", tmp_path / "p.png"), *fragments)
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_every_target_is_checked_before_any_video_is_written(pipeline_dir, tmp_path):
+    (tmp_path / "m-1.mp4").mkdir()
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-n", 3, "-t", 2, "-o", tmp_path / "m.mp4"), "m-1.mp4", "is a folder")
+    assert [path.name for path in tmp_path.iterdir()] == ["m-1.mp4"]
+
+
+def test_a_failed_write_removes_the_videos_written_before(pipeline_dir, tmp_path, monkeypatch):
+    from latentmotion import video
+
+    real = video.write_video
+
+    def fail_on_the_second(path, *args, **kwargs):
+        if path.name == "m-1.gif":
+            raise OSError(28, "No space left on device")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(video, "write_video", fail_on_the_second)
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-n", 3, "-t", 2, "-o", tmp_path / "m.gif"), "No space left on device")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_option_errors_of_typer_are_one_line_too(pipeline_dir, tmp_path):
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-n", 0, "-o", tmp_path / "v.gif"), "'--n-videos'", "--help")
+    assert_user_error(invoke("plot", tmp_path, "--no-such-option"), "--no-such-option")
+
+
+# ----------------------------------------------------------------------------------------------
+# Every sub-command, every kind of bad input: exit 2, one `error:` line, no traceback, no file left.
+
+
+@pytest.fixture(scope="module")
+def inputs(pipeline_dir, tmp_path_factory):
+    """Files the bad invocations read: a photo, logs, pipelines with broken config.json."""
+    root = tmp_path_factory.mktemp("inputs")
+    Image.new("RGB", (16, 16)).save(root / "photo.png")
+    (root / "list.jsonl").write_text("[1, 2]\n")
+    (root / "binary.jsonl").write_bytes(b"\x00\xff\xfe\x89")
+    for name, change in {
+        "null": lambda config: None,
+        "version": with_value(None, "format_version", "1"),
+        "options": with_value("backend", "options", {"resolution": 16, "dim": 8, "bogus": 1}),
+        "motion": with_value("motion", "n_components", 128.5),
+        "frames": with_value(None, "n_frames", "16"),
+        "absolute": with_value("backend", "options", {"resolution": 16, "dim": 8, "seed": 0, "weights": "/etc/hostname"}),
+    }.items():
+        broken_pipeline(pipeline_dir, root / name, change)
+    return root
+
+
+WALK = [  # (arguments, with {p} the good pipeline, {i} the inputs folder, {o} the empty output folder; a fragment of the error)
+    ("generate -p {p} --seed -1 -o {o}/v.gif", "--seed must be an integer >= 0"),
+    ("generate -p {p} --content-seed -5 -o {o}/v.gif", "--content-seed"),
+    ("generate -p {p} -n 0 -o {o}/v.gif", "--n-videos"),
+    ("generate -p {p} -t 0 -o {o}/v.gif", "--frames"),
+    ("generate -p {p} --truncation 2 -o {o}/v.gif", "--truncation"),
+    ("generate -p {p} -o {o}/v.avi", "unsupported format"),
+    ("generate -p {p} -o {o}/missing/v.gif", "does not exist"),
+    ("generate -p {i}/null -o {o}/v.gif", "missing backend, motion"),
+    ("generate -p {i}/version -o {o}/v.gif", "format_version"),
+    ("generate -p {i}/options -o {o}/v.gif", "no option 'bogus'"),
+    ("generate -p {i}/motion -o {o}/v.gif", "motion.n_components"),
+    ("generate -p {i}/frames -o {o}/v.gif", "n_frames"),
+    ("generate -p {i}/absolute -o {o}/v.gif", "outside the pipeline"),
+    ("generate -p {o}/nothing -o {o}/v.gif", "neither a pipeline folder"),
+    ("fit-basis tiny --backend-option bogus=1 -o {o}/b.safetensors", "no option 'bogus'"),
+    ("fit-basis tiny --backend-option resolution=abc -o {o}/b.safetensors", "must be int"),
+    ("fit-basis tiny --backend-option dim=0 -o {o}/b.safetensors", "'dim' must be >= 1"),
+    ("fit-basis tiny --backend-option seed=null -o {o}/b.safetensors", "'seed' must be int"),
+    ("fit-basis tiny --seed -1 -o {o}/b.safetensors", "--seed"),
+    ("fit-basis tiny --samples 1 -o {o}/b.safetensors", "--samples"),
+    ("fit-basis tiny -o {o}/b.txt", "unsupported format"),
+    ("fit-basis nope -o {o}/b.safetensors", "unknown backend 'nope'"),
+    ("train --out {o}/run --set backend_options.channels=0", "'channels' must be >= 1"),
+    ("train --out {o}/run --set backend_options.resolution=64.0", "must be int"),
+    ("train --out {o}/run --set data.batch_size=0", "data.batch_size"),
+    ("train --out {o}/run --set nope", "KEY=VALUE"),
+    ("train {i}/photo.png --out {o}/run", "photo.png"),
+    ("train --out {o}/run --resume", "does not exist"),
+    ("backends --nope", "--nope"),
+    ("pipelines extra", "extra"),
+    ("info {i}/null", "missing backend, motion"),
+    ("info {i}/options", "no option 'bogus'"),
+    ("info {i}/motion", "motion.n_components"),
+    ("info {o}/nothing", "neither a pipeline folder"),
+    ("push {i}/version acme/x", "format_version"),
+    ("push {i}/absolute acme/x", "outside the pipeline"),
+    ("push {p} no-slash", "org/name"),
+    ("push {o}/nothing acme/x", "not a pipeline folder"),
+    ("plot {i}/list.jsonl -o {o}/p.png", "'step'"),
+    ("plot {i}/binary.jsonl -o {o}/p.png", "not a text file"),
+    ("plot {o} -o {o}/p.png", "does not exist"),
+    ("plot {i}/list.jsonl -o {o}/p.jpg", "unsupported format"),
+    ("animate {i}/photo.png -p {p} --seed -1 -o {o}/a.gif", "--seed"),
+    ("animate {i}/photo.png -p {p} --steps 0 -o {o}/a.gif", "--steps"),
+    ("animate {i}/photo.png -p {i}/frames -o {o}/a.gif", "n_frames"),
+    ("animate {i}/list.jsonl -p {p} -o {o}/a.gif", "not an image"),
+    ("animate {o}/none.png -p {p} -o {o}/a.gif", "does not exist"),
+]
+
+
+def listing(folder):
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+@pytest.mark.parametrize(("template", "fragment"), WALK, ids=[template.split(" -o ")[0] for template, _ in WALK])
+def test_every_command_refuses_bad_input_in_one_line_leaving_nothing(pipeline_dir, inputs, tmp_path, template, fragment):
+    out = tmp_path / "out"
+    out.mkdir()
+    before = listing(tmp_path), listing(inputs), listing(pipeline_dir)
+    args = template.format(p=pipeline_dir, i=inputs, o=out).split()
+    assert_user_error(invoke(*args), fragment)
+    assert (listing(tmp_path), listing(inputs), listing(pipeline_dir)) == before
+
+
+# ----------------------------------------------------------------------------------------------
+# Requests that cannot fit in memory are refused before anything is allocated.
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["generate", "-t", 10**9], ["generating 1 video(s) of 1,000,000,000 frames", "lower n_videos (-n), n_frames (-t)"]),
+        (["generate", "-n", 10**9], ["generating 1000000000 video(s)", "GiB is available"]),
+        (["generate", "-t", 3, "--interpolation", 10**9], ["interpolation (--interpolation)"]),
+    ],
+)
+def test_videos_that_cannot_fit_in_memory_are_refused(pipeline_dir, tmp_path, args, fragments):
+    assert_user_error(invoke(*args, "-p", pipeline_dir, "-o", tmp_path / "v.gif"), *fragments)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_basis_batch_that_cannot_fit_in_memory_is_refused(tmp_path):
+    result = invoke("fit-basis", "tiny", "--samples", 10**13, "--batch-size", 10**13, "-o", tmp_path / "b.safetensors")
+    assert_user_error(result, "drawing 10,000,000,000,000 codes at a time", "lower batch_size (--batch-size)")
+
+
+def test_a_training_batch_that_cannot_fit_in_memory_is_refused(tmp_path):
+    result = invoke("train", "--out", tmp_path / "run", "-s", "data.batch_size=100000", "-s", "backend_options.resolution=1024")
+    assert_user_error(result, "training on batches of 100000 clips", "lower data.batch_size")
+    assert list(tmp_path.iterdir()) == []

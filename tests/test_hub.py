@@ -346,3 +346,70 @@ def test_bundled_paths_must_stay_inside_the_pipeline(tmp_path):
         resolve_backend_options({"w": "backend/../../secret"}, tmp_path)
     with pytest.raises(CheckpointError, match="missing from the pipeline"):
         resolve_backend_options({"w": "backend/w/absent.bin"}, tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------
+# A pipeline reads files from its own folder only.
+
+
+@pytest.mark.parametrize("value", ["/etc/hostname", "~/weights.pt", "../weights.pt", "weights.pt", "backend/../../weights.pt"])
+def test_options_naming_files_outside_the_pipeline_are_refused(tmp_path, monkeypatch, value):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "weights.pt").write_bytes(b"x")  # an existing file beside the pipeline, reached relative to the working folder
+    (tmp_path / "pipeline").mkdir()
+    with pytest.raises(CheckpointError, match="outside the pipeline"):
+        resolve_backend_options({"weights": value}, tmp_path / "pipeline")
+
+
+def test_a_link_under_backend_that_leads_outside_is_refused(tmp_path):
+    (tmp_path / "secret.pt").write_bytes(b"x")
+    (tmp_path / "pipeline" / "backend" / "w").mkdir(parents=True)
+    (tmp_path / "pipeline" / "backend" / "w" / "g.pt").symlink_to(tmp_path / "secret.pt")
+    with pytest.raises(CheckpointError, match="a link that leads outside the pipeline"):
+        resolve_backend_options({"w": "backend/w/g.pt"}, tmp_path / "pipeline")
+
+
+def test_a_snapshots_links_into_the_repos_blobs_are_followed(tmp_path):
+    (tmp_path / "pipeline" / "backend" / "w").mkdir(parents=True)
+    (tmp_path / "pipeline" / "backend" / "w" / "g.pt").write_bytes(b"x")
+    cache_repo(tmp_path / "cache", "acme/w", tmp_path / "pipeline")
+    snapshot = tmp_path / "cache" / "models--acme--w" / "snapshots" / SHA_A
+    assert resolve_backend_options({"w": "backend/w/g.pt"}, snapshot) == {"w": str(snapshot / "backend/w/g.pt")}
+
+
+def test_save_pretrained_copies_the_backends_files_into_the_folder(file_backend, tmp_path):
+    pipeline = make_pipeline(latentmotion.get_backend("tiny-file", weights=str(file_backend)), bias=0.5)
+    folder = pipeline.save_pretrained(tmp_path / "saved")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["backend"]["options"] == {"weights": "backend/weights/generator.safetensors"}
+    expected = pipeline.generate(2, seed=1)
+    file_backend.unlink()  # the folder holds everything
+    loaded = LatentMotionPipeline.from_pretrained(folder)
+    assert torch.equal(loaded.generate(2, seed=1), expected)
+    loaded.save_pretrained(folder)  # saved again in place: its own files stay
+    assert LatentMotionPipeline.from_pretrained(folder).generate(2, seed=1).equal(expected)
+
+
+def test_every_file_of_a_saved_pipeline_has_one_mode(pipeline, tmp_path):
+    folder = pipeline.save_pretrained(tmp_path / "saved")
+    modes = {path.name: path.stat().st_mode & 0o777 for path in folder.iterdir()}
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert set(modes.values()) == {0o666 & ~mask}, modes
+
+
+class TransportError(Exception):
+    """The family of "cannot connect" errors of httpx, which huggingface_hub uses."""
+
+
+class ConnectError(TransportError):
+    pass
+
+
+def test_push_without_network_is_one_typed_error(pipeline, monkeypatch):
+    def unreachable(api, repo_id, **kwargs):
+        raise ConnectError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(HfApi, "create_repo", unreachable)
+    with pytest.raises(HubError, match="cannot reach the Hub"):
+        pipeline.push_to_hub("acme/tiny-motion")

@@ -1,5 +1,6 @@
 """Training end to end: both modes, checkpoints, exact resume, bad configurations, two processes."""
 
+import errno
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ import torch
 
 import latentmotion
 from latentmotion import losses
-from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.errors import CheckpointError, ConfigError, TrainingError
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.testing import MovingSquares, smoke_config
 from latentmotion.train import ClipStream, Trainer, resize_clips
@@ -165,6 +166,25 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
         Trainer(smoke_config({"run.steps": 2}), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
 
 
+class Payload:
+    """A pickle that would create a file when loaded without `weights_only`."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return eval, (f"open({self.marker!r}, 'w').close()",)
+
+
+def test_a_checkpoint_holding_code_is_refused_without_advice_to_load_it_anyway(tmp_path):
+    Trainer(smoke_config({"run.steps": 1}), tmp_path, dataset=MovingSquares(), progress=False).train()
+    torch.save({"step": 1, "payload": Payload(tmp_path / "pwned")}, tmp_path / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="is refused: it holds pickled Python objects") as refused:
+        Trainer(smoke_config({"run.steps": 2}), tmp_path, dataset=MovingSquares(), resume=True, progress=False)
+    assert "weights_only" not in str(refused.value)
+    assert not (tmp_path / "pwned").exists()
+
+
 def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     trainer = Trainer(smoke_config({"run.steps": 1}), tmp_path, dataset=MovingSquares(), progress=False)
     trainer.train()
@@ -176,6 +196,22 @@ def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", failing_save)
     with pytest.raises(OSError, match="disk full"):
+        trainer.save_checkpoint()
+    assert (tmp_path / "checkpoint.pt").read_bytes() == good
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_full_disk_says_so_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    trainer = Trainer(smoke_config({"run.steps": 1}), tmp_path, dataset=MovingSquares(), progress=False)
+    trainer.train()
+    good = (tmp_path / "checkpoint.pt").read_bytes()
+
+    def full_disk(obj, path, *args, **kwargs):
+        Path(path).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(TrainingError, match="no space left on device .* the previous checkpoint is intact"):
         trainer.save_checkpoint()
     assert (tmp_path / "checkpoint.pt").read_bytes() == good
     assert not list(tmp_path.glob(".*.tmp"))

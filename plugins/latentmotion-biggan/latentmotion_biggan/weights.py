@@ -26,6 +26,7 @@ from einops import rearrange
 
 from latentmotion.errors import CheckpointError
 from latentmotion.hub import fetch
+from latentmotion.safe_load import load_weights_only
 from latentmotion_biggan.config import STEM_MULTIPLIER, STEM_SIDE, BigGANConfig
 from latentmotion_biggan.network import BigGANDeep
 
@@ -182,10 +183,7 @@ def load_network(source: str | Path, *, revision: str | None = None) -> BigGANDe
     """
     config_file, weights_file = fetch(source, filenames=(CONFIG_NAME, WEIGHTS_NAME), revision=revision, what="BigGAN")
     config = BigGANConfig.from_json_file(config_file)
-    try:
-        state_dict = torch.load(weights_file, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for corrupt or unsafe files
-        raise CheckpointError(f"cannot read BigGAN weights {weights_file}: {error}") from error
+    state_dict = load_weights_only(weights_file, what=f"BigGAN weights {weights_file}")
     if not isinstance(state_dict, dict) or not all(isinstance(value, torch.Tensor) for value in state_dict.values()):
         raise CheckpointError(f"{weights_file} is not a state dict of tensors")
     network = BigGANDeep(config)

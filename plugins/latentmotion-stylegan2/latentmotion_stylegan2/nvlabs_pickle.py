@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from latentmotion.errors import CheckpointError
+from latentmotion.safe_load import load_weights_only
 from latentmotion_stylegan2.networks import GeneratorConfig
 
 try:  # numpy >= 2 names its core `numpy._core`; pickles written under numpy 1.x say `numpy.core`
@@ -87,7 +88,7 @@ class PersistentObject:
 
 def _load_storage(data: bytes) -> Any:
     """Read one pickled tensor storage (a nested `torch.save` blob) with the weights-only loader."""
-    return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    return load_weights_only(io.BytesIO(data), what="a tensor storage of the pickle")
 
 
 def _latin1_bytes(text: str, encoding: str) -> bytes:

@@ -22,6 +22,7 @@ from torch.nn import functional as F
 
 from latentmotion.atomic import atomic_path
 from latentmotion.errors import CheckpointError
+from latentmotion.safe_load import load_weights_only
 
 VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
 TAPS = (3, 8, 15, 22, 29)  # indices of relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 in torchvision's `features`
@@ -175,10 +176,10 @@ def convert_vgg16_lpips(vgg16_path: str | Path, destination: str | Path, *, lpip
     """
     from safetensors.torch import save_file
 
-    vgg = torch.load(vgg16_path, map_location="cpu", weights_only=True)
+    vgg = load_weights_only(vgg16_path, what=f"VGG16 weights {vgg16_path}")
     tensors = {key: value.contiguous() for key, value in vgg.items() if key.startswith("features.")}
     if lpips_path is not None:
-        heads = torch.load(lpips_path, map_location="cpu", weights_only=True)
+        heads = load_weights_only(lpips_path, what=f"LPIPS weights {lpips_path}")
         for k in range(len(TAPS)):
             tensors[f"lin{k}"] = heads[f"lin{k}.model.1.weight"].reshape(-1).contiguous()
     destination = Path(destination)

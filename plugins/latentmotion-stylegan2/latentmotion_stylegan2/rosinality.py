@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from latentmotion.errors import CheckpointError
+from latentmotion.safe_load import load_weights_only
 from latentmotion_stylegan2 import ops
 from latentmotion_stylegan2.networks import Generator, GeneratorConfig
 
@@ -171,11 +172,8 @@ def load_rosinality(path: str | Path) -> tuple[GeneratorConfig, dict[str, torch.
         `latent_avg` (the average w, written by `convert_weight.py`), or None if absent.
     """
     path = Path(path)
-    try:
-        with _allow_argparse_namespace():  # train.py saves its argparse arguments
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise CheckpointError(f"{path} is not a readable torch checkpoint (truncated, corrupt, or holding non-tensor objects): {error}") from None
+    with _allow_argparse_namespace():  # train.py saves its argparse arguments
+        checkpoint = load_weights_only(path, what=f"StyleGAN2 checkpoint {path}")
     if not isinstance(checkpoint, dict) or "g_ema" not in checkpoint:
         keys = sorted(map(str, checkpoint)) if isinstance(checkpoint, dict) else type(checkpoint).__name__
         raise CheckpointError(f"{path} is not a rosinality StyleGAN2 checkpoint: no 'g_ema' entry (found {keys})")

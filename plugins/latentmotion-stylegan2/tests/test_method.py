@@ -30,5 +30,6 @@ def test_motion_trains_over_stylegan2_and_generates_videos(mode, registered, nvl
     assert torch.isfinite(videos).all()
     assert not torch.equal(videos[:, 0], videos[:, -1])
     loaded = LatentMotionPipeline.from_pretrained(tmp_path / "run" / "pipeline")
-    assert loaded.backend.options == backend.options
+    bundled = (tmp_path / "run" / "pipeline" / "backend" / "source" / backend.options["source"].rsplit("/", 1)[-1]).resolve()
+    assert loaded.backend.options == backend.options | {"source": str(bundled)}  # the weights travel with the pipeline
     assert torch.equal(loaded.generate(2, 5, seed=0), videos)
