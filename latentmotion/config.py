@@ -31,9 +31,9 @@ from typing import Any
 
 import attrs
 import cattrs
-from cattrs.errors import ForbiddenExtraKeysError
 
-from latentmotion.errors import ConfigError, LatentMotionError
+from latentmotion.errors import ConfigError
+from latentmotion.structure import describe, strict_converter
 
 
 def _positive(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -290,13 +290,10 @@ class TrainConfig:
             raise ConfigError(f"a training configuration must be a table of options, got {type(values).__name__}")
         if is_flat_config(values):
             values = upgrade_flat_config(values)
-        for section in _sections():
-            if section in values and not isinstance(values[section], Mapping):
-                raise ConfigError(f"training option {section!r} must be a table of options, got {type(values[section]).__name__} {values[section]!r}")
         try:
             return _converter.structure(dict(values), cls)
         except cattrs.BaseValidationError as error:
-            raise ConfigError("; ".join(map(_locate, cattrs.transform_error(error, path="", format_exception=_describe)))) from None
+            raise ConfigError("; ".join(map(_locate, cattrs.transform_error(error, path="", format_exception=describe)))) from None
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> TrainConfig:
@@ -471,45 +468,11 @@ def _section_options(section: str) -> set[str]:
     return set()
 
 
-def _describe(error: BaseException, type_: Any) -> str:
-    """One readable phrase for an error cattrs met while structuring a value."""
-    if isinstance(error, ForbiddenExtraKeysError):
-        known = ", ".join(field.name for field in attrs.fields(error.cl))
-        return f"unknown option(s) {', '.join(map(repr, sorted(error.extra_fields)))} (known: {known})"
-    if isinstance(error, (LatentMotionError, TypeError)):
-        return str(error)
-    if isinstance(error, KeyError):
-        return f"missing option {error}"
-    return f"invalid value ({error})"
-
-
-def _strict(kind: type, accepted: tuple[type, ...]) -> Any:
-    """A structure hook that takes `accepted` types only (no `"128"` for an int, no `true` for a number)."""
-
-    def structure(value: Any, _: Any) -> Any:
-        if not isinstance(value, accepted) or (isinstance(value, bool) and kind is not bool):
-            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
-        return kind(value)
-
-    return structure
-
-
 def _pair_of_numbers(value: Any, _: Any) -> tuple[float, float]:
     if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         raise TypeError(f"expected two numbers, got {value!r}")
     return float(value[0]), float(value[1])
 
 
-def _options_table(value: Any, _: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise TypeError(f"expected a table of backend options, got {type(value).__name__} {value!r}")
-    return dict(value)
-
-
-_converter = cattrs.Converter(forbid_extra_keys=True)
-_converter.register_structure_hook(int, _strict(int, (int,)))
-_converter.register_structure_hook(float, _strict(float, (int, float)))
-_converter.register_structure_hook(str, _strict(str, (str,)))
-_converter.register_structure_hook(bool, _strict(bool, (bool,)))
+_converter = strict_converter()
 _converter.register_structure_hook_func(lambda type_: type_ == tuple[float, float], _pair_of_numbers)
-_converter.register_structure_hook_func(lambda type_: type_ == dict[str, Any], _options_table)

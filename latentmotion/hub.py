@@ -425,7 +425,7 @@ def push_to_hub(
             raise CheckpointError(f"cannot push to {repo_id!r}: Hub offline mode is on (unset HF_HUB_OFFLINE)") from error
         except (HfHubHTTPError, OSError) as error:
             raise CheckpointError(f"could not push to Hub repo {repo_id!r}: {one_line(error)}") from error
-        except Exception as error:  # noqa: BLE001 - the HTTP client is huggingface_hub's choice; see _is_network_error
+        except Exception as error:
             if not _is_network_error(error):
                 raise
             raise HubError(

@@ -17,11 +17,9 @@ from typing import Any, Literal
 
 import attrs
 import cattrs
-import cattrs.gen
 import numpy as np
 import PIL.Image
 import torch
-from cattrs.errors import ForbiddenExtraKeysError
 from einops import rearrange
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -40,6 +38,7 @@ from latentmotion.errors import (
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.rendering import render
 from latentmotion.streams import Stream, check_seed, stream_generator
+from latentmotion.structure import describe, strict_converter
 from latentmotion.video import to_uint8
 
 CONFIG_NAME = "config.json"
@@ -572,53 +571,7 @@ class PipelineConfig:
         return _converter.unstructure(self)
 
 
-def _strict(kind: type, accepted: tuple[type, ...]) -> Any:
-    """A structure hook that takes `accepted` types only (no `"128"` for an int, no `true` for a number)."""
-
-    def structure(value: Any, _: Any) -> Any:
-        if not isinstance(value, accepted) or isinstance(value, bool):
-            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
-        return kind(value)
-
-    return structure
-
-
-def _mapping(value: Any, type_: Any) -> dict[str, Any]:
-    """Structure a JSON object into a `dict[str, ...]`, refusing anything else."""
-    if not isinstance(value, dict):
-        raise TypeError(f"expected an object, got {type(value).__name__} {value!r}")
-    value_type = type_.__args__[1]
-    return {key: item if value_type is Any else _converter.structure(item, value_type) for key, item in value.items()}
-
-
-def _attrs_section(cls: type) -> Any:
-    """A structure hook for an attrs section that first checks it is a JSON object."""
-    structure = cattrs.gen.make_dict_structure_fn(cls, _converter, _cattrs_forbid_extra_keys=True)
-
-    def hook(value: Any, _: Any) -> Any:
-        if not isinstance(value, dict):
-            raise TypeError(f"expected an object, got {type(value).__name__} {value!r}")
-        return structure(value, cls)
-
-    return hook
-
-
-def _describe(error: BaseException, _: Any) -> str:
-    """One readable phrase for an error cattrs met while structuring `config.json`."""
-    if isinstance(error, ForbiddenExtraKeysError):
-        known = ", ".join(field.name for field in attrs.fields(error.cl))
-        return f"unknown key(s) {', '.join(map(repr, sorted(error.extra_fields)))} (known: {known})"
-    if isinstance(error, KeyError):
-        return f"missing key {error}"
-    return str(error)
-
-
-_converter = cattrs.Converter(forbid_extra_keys=True)
-_converter.register_structure_hook(int, _strict(int, (int,)))
-_converter.register_structure_hook(float, _strict(float, (int, float)))
-_converter.register_structure_hook(str, _strict(str, (str,)))
-_converter.register_structure_hook_func(lambda type_: getattr(type_, "__origin__", None) is dict, _mapping)
-_converter.register_structure_hook_factory(attrs.has, _attrs_section)
+_converter = strict_converter()
 
 
 def read_config(directory: Path) -> PipelineConfig:
@@ -650,7 +603,7 @@ def read_config(directory: Path) -> PipelineConfig:
     try:
         return _converter.structure(values, PipelineConfig)
     except cattrs.BaseValidationError as error:
-        problems = cattrs.transform_error(error, path="", format_exception=_describe)
+        problems = cattrs.transform_error(error, path="", format_exception=describe)
         raise CheckpointError(f"{path} is not a valid pipeline config: {'; '.join(map(_locate, problems))}") from None
 
 

@@ -285,7 +285,7 @@ def _annotation(factory: Callable[..., Any], parameter: inspect.Parameter) -> An
     if isinstance(annotation, str):  # `from __future__ import annotations`
         try:
             return eval(annotation, getattr(factory, "__globals__", {}))  # what typing.get_type_hints does
-        except Exception:  # noqa: BLE001 - a name imported only for type checkers: nothing to check against
+        except Exception:
             return None
     return annotation
 

@@ -41,5 +41,5 @@ def load_weights_only(source: str | os.PathLike[str] | io.BytesIO, *, what: str,
             f"{what} is refused: it holds pickled Python objects besides tensors, and loading them could run code; "
             "use a file of plain tensors (a state dict, or safetensors) from a source you trust"
         ) from None
-    except Exception as error:  # noqa: BLE001 - torch raises many types on corrupt files
+    except Exception as error:
         raise CheckpointError(f"{what} is corrupt or truncated ({type(error).__name__}: {one_line(error)})") from None

@@ -356,7 +356,7 @@ def test_hub_repo_that_is_not_a_pipeline(hub_cache, tmp_path):
 @pytest.mark.parametrize(
     ("content", "fragments"),
     [
-        ("learning_rate = 0.1\n", ["unknown option", "'learning_rate'"]),
+        ("learning_rate = 0.1\n", ["unknown key", "'learning_rate'"]),
         ('[run]\nsteps = "ten"\n', ["run.steps", "expected int"]),
         ("steps = [\n", ["cannot be parsed"]),
     ],
@@ -515,9 +515,9 @@ BAD_CONFIGS = [
     (lambda config: None, ["missing backend, motion"]),
     (lambda config: 3, ["missing backend, motion"]),
     (with_value(None, "format_version", "1"), ["format_version: expected int, got str '1'"]),
-    (with_value(None, "backend", "tiny"), ["backend: expected an object, got str 'tiny'"]),
+    (with_value(None, "backend", "tiny"), ["backend: expected a table, got str 'tiny'"]),
     (lambda config: config | {"backend": {"options": {}}}, ["backend.name", "missing"]),
-    (with_value("backend", "options", [16, 8]), ["backend.options: expected an object, got list"]),
+    (with_value("backend", "options", [16, 8]), ["backend.options: expected a table, got list"]),
     (with_value("backend", "options", {"resolution": 16, "dim": 8, "bogus": 1}), ["backend 'tiny' has no option 'bogus'", "resolution, dim"]),
     (with_value("motion", "n_components", "128"), ["motion.n_components: expected int, got str '128'"]),
     (with_value("motion", "n_components", 128.5), ["motion.n_components: expected int, got float 128.5"]),

@@ -25,15 +25,15 @@ def test_with_changes_sets_any_key_by_its_dotted_name():
     assert flatten(config.to_dict())["optim.lr"] == 2e-4
     with pytest.raises(ConfigError, match="'foo' is not a section"):
         TrainConfig().with_changes({"foo.bar": 1})
-    with pytest.raises(ConfigError, match=r"optim: unknown option\(s\) 'learning_rate'"):
+    with pytest.raises(ConfigError, match=r"optim: unknown key\(s\) 'learning_rate'"):
         TrainConfig().with_changes({"optim.learning_rate": 1})
 
 
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"data": {"batch_sise": 4}}, r"data: unknown option\(s\) 'batch_sise' \(known: path, n_frames"),
-        ({"epochs": 4}, r"unknown option\(s\) 'epochs'"),
+        ({"data": {"batch_sise": 4}}, r"data: unknown key\(s\) 'batch_sise' \(known: path, n_frames"),
+        ({"epochs": 4}, r"unknown key\(s\) 'epochs'"),
         ({"data": {"batch_size": "4"}}, "data.batch_size: expected int, got str '4'"),
         ({"motion": {"hidden_dim": 128.5}}, "motion.hidden_dim: expected int, got float 128.5"),
         ({"optim": {"lr": True}}, "optim.lr: expected float, got bool True"),
@@ -48,9 +48,9 @@ def test_with_changes_sets_any_key_by_its_dotted_name():
         ({"run": {"seed": -1}}, "run.seed must be a finite number >= 0"),
         ({"data": {"n_frames": 1}}, "at least 2 frames"),
         ({"motion": {"n_components": -3}}, "motion.n_components must be a finite number > 0, got -3"),
-        ({"motion": 3}, "training option 'motion' must be a table of options, got int 3"),
+        ({"motion": 3}, "motion: expected a table, got int 3"),
         ({"data": 3}, "data.path: expected str, got int 3"),  # the flat form of 0.1
-        ({"backend_options": [1]}, "backend_options: expected a table of backend options"),
+        ({"backend_options": [1]}, "backend_options: expected a table, got list"),
         ({"contrastive": {"ema_momentum": 1.5}}, r"contrastive.ema_momentum must lie in \[0, 1\]"),
     ],
 )
