@@ -6,8 +6,7 @@ loading torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from latentmotion.lazy import lazy_exports
 
 __version__ = "0.2.0"
 
@@ -29,8 +28,4 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'latentmotion' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

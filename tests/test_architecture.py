@@ -11,7 +11,7 @@ PACKAGE = Path(latentmotion.__file__).parent
 
 # Each module of the core, by layer; a module may import its own layer and the layers below.
 LAYERS = {
-    "foundation": {"errors", "atomic", "safe_load", "devices", "streams", "structure", "hookspecs", "progress", "video"},
+    "foundation": {"errors", "atomic", "safe_load", "devices", "streams", "structure", "lazy", "hookspecs", "progress", "video"},
     "method": {"motion", "losses", "discriminators", "augment"},
     "backends": {"backend", "module_backend", "tiny", "rendering", "basis", "inversion", "plugins", "default_plugins"},
     "pipelines": {"pipeline", "hub"},
