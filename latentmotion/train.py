@@ -21,6 +21,7 @@ import errno
 import json
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from latentmotion.basis import PCABasis
 from latentmotion.config import TrainConfig, flatten
 from latentmotion.devices import check_memory, resolve_device
 from latentmotion.discriminators import VideoDiscriminator
-from latentmotion.errors import CheckpointError, ConfigError, TrainingError
+from latentmotion.errors import CheckpointError, ConfigError, DatasetError, TrainingError, one_line
 from latentmotion.modes import MODES
 from latentmotion.motion import MotionConfig, MotionGenerator, MotionOutput
 from latentmotion.pipeline import LatentMotionPipeline
@@ -130,21 +131,41 @@ class ClipStream(torch.utils.data.Sampler):
 class SeededClips(torch.utils.data.Dataset):
     """Wraps a clip dataset so that `dataset[(index, seed)]` draws its random clip from `seed`.
 
+    A clip that cannot be read (a corrupt frame, a frame of another size: a `DatasetError`) is
+    skipped with a warning naming it, and the next video's clip is drawn from the same seed; after
+    `max_skips` unreadable videos in a row the dataset counts as broken and a `DatasetError` says so.
+
     Args:
         dataset: Dataset whose `__getitem__` draws its clip position from torch's global RNG.
+        max_skips: Unreadable videos in a row before giving up.
     """
 
-    def __init__(self, dataset: torch.utils.data.Dataset) -> None:
+    def __init__(self, dataset: torch.utils.data.Dataset, *, max_skips: int = 8) -> None:
         self.dataset = dataset
+        self.max_skips = max_skips
+        self._warned: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, key: tuple[int, int]) -> torch.Tensor:
         index, seed = key
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            return self.dataset[index]
+        failures = []
+        for attempt in range(min(self.max_skips + 1, len(self.dataset))):
+            video = (index + attempt) % len(self.dataset)
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed)
+                    return self.dataset[video]
+            except DatasetError as error:
+                failures.append(one_line(error))
+                if video not in self._warned:
+                    self._warned.add(video)
+                    warnings.warn(f"skipping an unreadable clip: {one_line(error)}", stacklevel=2)
+        raise DatasetError(
+            f"{len(failures)} videos in a row could not be read, the last: {failures[-1]}; "
+            "the dataset looks damaged: fix or remove the videos named in the warnings, then --resume"
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -472,7 +493,11 @@ class Trainer:
         with progress_bar("training", total=run.steps, done=self.step, enabled=self.progress and self.dist.is_main) as advance:
             while self.step < run.steps:
                 started = time.perf_counter()
-                real = next(clips)
+                try:
+                    real = next(clips)
+                except DatasetError:
+                    self.save_checkpoint()  # the steps done so far are kept; --resume after fixing the data
+                    raise
                 g_records = [self.generator_step(real) for _ in range(self.config.optim.g_steps)]
                 record = {key: sum(r[key] for r in g_records) / len(g_records) for key in g_records[0]}
                 record.update(self.discriminator_step(real))

@@ -137,3 +137,30 @@ def test_resuming_to_fewer_steps_than_done_is_refused(tmp_path):
     train(tmp_path, 3).train()
     with pytest.raises(ConfigError, match=r"already at iteration 3, past run.steps=2"):
         train(tmp_path, 2, resume=True)
+
+
+def frame_dataset(root, n_videos):
+    from latentmotion.testing import write_frame_folders
+
+    return write_frame_folders(root, MovingSquares(n_videos=n_videos, n_frames=6))
+
+
+def test_an_unreadable_frame_skips_its_clip_with_a_warning(tmp_path):
+    data = frame_dataset(tmp_path / "videos", 3)
+    (data / "video1" / "frame002.png").write_bytes(b"not a png")  # found at start, unreadable later
+    config = smoke_config({"data.path": str(data), "data.time_step": 1, "run.steps": 3})
+    with pytest.warns(UserWarning, match=r"skipping an unreadable clip: .*video1"):
+        Trainer(config, tmp_path / "run", progress=False).train()
+    assert json.loads(log_lines(tmp_path / "run")[-1])["step"] == 3
+
+
+def test_a_dataset_that_cannot_be_read_stops_after_saving_a_checkpoint(tmp_path):
+    data = frame_dataset(tmp_path / "videos", 2)
+    config = smoke_config({"data.path": str(data), "data.time_step": 1, "run.steps": 4, "run.checkpoint_every": 100})
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    for frame in data.rglob("*.png"):
+        frame.write_bytes(b"not a png")
+    with pytest.raises(Exception, match=r"videos in a row could not be read.*--resume"), pytest.warns(UserWarning):
+        trainer.train()
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 0
