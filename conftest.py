@@ -1,9 +1,11 @@
 """Test-wide settings for the core and every plugin: no installed plugin leaks in, no network."""
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,3 +30,13 @@ def hub_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     return cache
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Run a test on one thread: for tiny networks on a loaded machine, thread hand-offs cost more than they save."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+

@@ -35,12 +35,8 @@ TINY = BigGANConfig(
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Run these tiny networks on one thread: on a loaded machine, thread hand-offs cost far more than they save."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _tiny_networks_on_one_thread(one_thread: None) -> None:
+    """Every test of this plugin runs its tiny networks on one thread (the root conftest's `one_thread`)."""
 
 
 def random_published_state_dict(config: BigGANConfig, *, seed: int) -> dict[str, torch.Tensor]:

@@ -38,12 +38,8 @@ def _seeded() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Run these tiny networks on one thread: on a loaded machine, thread hand-offs cost more than they save."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _tiny_networks_on_one_thread(one_thread: None) -> None:
+    """Every test of this plugin runs its tiny networks on one thread (the root conftest's `one_thread`)."""
 
 
 def random_generator(config: GeneratorConfig = TINY, *, seed: int = 0) -> Generator:
