@@ -56,6 +56,8 @@ class WorldConfig:
         size_range: Circumradius of the object, as a fraction of the resolution.
         speed_range: Translation speed, as a fraction of the resolution per frame.
         angular_speed_range: Rotation speed in radians per frame (the direction is random).
+        headings: Directions of travel the objects start with: `None` for any direction, or a number
+            `n` of evenly spaced headings starting at `+x` (2: right or left; 4: along the axes).
     """
 
     resolution: int = 64
@@ -65,6 +67,7 @@ class WorldConfig:
     size_range: tuple[float, float] = attrs.field(default=(0.12, 0.22), converter=_as_range, validator=_check_range)
     speed_range: tuple[float, float] = attrs.field(default=(0.015, 0.05), converter=_as_range, validator=_check_range)
     angular_speed_range: tuple[float, float] = attrs.field(default=(0.05, 0.25), converter=_as_range, validator=_check_range)
+    headings: int | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.resolution < MIN_RESOLUTION:
@@ -73,6 +76,8 @@ class WorldConfig:
             raise ConfigError(f"WorldConfig.n_frames must be at least 1, got {self.n_frames}")
         if self.variant not in VARIANTS:
             raise ConfigError(f"WorldConfig.variant must be one of {', '.join(VARIANTS)}; got {self.variant!r}")
+        if self.headings is not None and (not isinstance(self.headings, int) or isinstance(self.headings, bool) or self.headings < 1):
+            raise ConfigError(f"WorldConfig.headings must be a whole number of directions of at least 1, or None for any direction; got {self.headings!r}")
         if not self.shapes:
             raise ConfigError(f"WorldConfig.shapes is empty; choose at least one of {', '.join(SHAPE_KINDS)}")
         unknown = sorted(set(self.shapes) - set(SHAPE_KINDS))

@@ -165,7 +165,8 @@ def direction_share(steps: torch.Tensor, *, n_sectors: int = 8) -> float:
 
     Args:
         steps: `[B, T - 1, 2]` tracked displacements, from `tracking.displacements`.
-        n_sectors: Sectors of `360 / n_sectors` degrees each, the first starting at `+x`.
+        n_sectors: Sectors of `360 / n_sectors` degrees each, the first centred on `+x`, so that
+            motion along an axis falls in one sector, not on the border of two.
 
     Returns:
         The share in `[1 / n_sectors, 1]` over videos that moved and have an object in every frame; NaN if none.
@@ -175,7 +176,7 @@ def direction_share(steps: torch.Tensor, *, n_sectors: int = 8) -> float:
     if len(net) == 0:
         return math.nan
     angle = torch.atan2(net[:, 1], net[:, 0]) % (2 * math.pi)
-    sector = (angle / (2 * math.pi / n_sectors)).long().clamp(max=n_sectors - 1)
+    sector = torch.round(angle / (2 * math.pi / n_sectors)).long() % n_sectors
     return float(torch.bincount(sector, minlength=n_sectors).max() / len(net))
 
 

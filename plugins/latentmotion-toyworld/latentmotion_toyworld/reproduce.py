@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from latentmotion.config import TrainConfig
+from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.train import Trainer
-from latentmotion_toyworld.bundled import bundled_pipeline
+from latentmotion_toyworld.bundled import MOTION_LAW, bundled_pipeline
 from latentmotion_toyworld.config import VARIANTS, WorldConfig
 from latentmotion_toyworld.dataset import write_dataset
 
@@ -97,6 +100,43 @@ def train_config(*, image_variant: str, video_variant: str, data: str, steps: in
     )
 
 
+def train_pipeline(
+    *,
+    image_variant: str,  # world variant the toy image GAN was trained on
+    video_variant: str,  # world variant of the training videos
+    videos: int,  # training videos rendered
+    steps: int,  # training iterations
+    seed: int,  # seed of the run (the videos are drawn with seed + 1)
+    run_dir: str | os.PathLike[str] | None = None,  # keep the run here, resumed if it holds a checkpoint
+    changes: Mapping[str, Any] | None = None,  # dotted options changed from the recipe, e.g. {"motion.residual": False}
+) -> tuple[LatentMotionPipeline, TrainConfig]:
+    """Train a motion generator of the bundled recipe on freshly rendered world videos.
+
+    The videos move as the bundled pipelines' do ([MOTION_LAW][latentmotion_toyworld.bundled.MOTION_LAW]).
+
+    Args:
+        image_variant: World variant the toy image GAN was trained on.
+        video_variant: World variant of the training videos (cross-domain when it differs).
+        videos: Training videos rendered.
+        steps: Training iterations.
+        seed: Seed of the run; the videos are drawn with `seed + 1`.
+        run_dir: Folder of the run (checkpoint, log, previews), resumed when it holds a checkpoint;
+            default a temporary folder.
+        changes: Options changed from [train_config][latentmotion_toyworld.reproduce.train_config]
+            by dotted name.
+
+    Returns:
+        The trained pipeline and the configuration it was trained with.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        data = write_dataset(Path(scratch) / "videos", WorldConfig(variant=video_variant, n_frames=32, **MOTION_LAW), videos, seed=seed + 1)
+        config = train_config(image_variant=image_variant, video_variant=video_variant, data=str(data), steps=steps, seed=seed)
+        config = config.with_changes(changes or {})
+        run_dir = Path(run_dir) if run_dir is not None else Path(scratch) / "run"
+        pipeline = Trainer(config, run_dir, resume=(run_dir / "checkpoint.pt").is_file()).train()
+    return pipeline, config
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point.
 
@@ -116,12 +156,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     started = time.perf_counter()
     cpu_started = time.process_time()
-    with tempfile.TemporaryDirectory() as scratch:
-        data = write_dataset(Path(scratch) / "videos", WorldConfig(variant=args.video_variant, n_frames=32), args.videos, seed=args.seed + 1)
-        run_dir = Path(args.run_dir) if args.run_dir else Path(scratch) / "run"
-        config = train_config(image_variant=args.image_variant, video_variant=args.video_variant, data=str(data), steps=args.steps, seed=args.seed)
-        resume = (run_dir / "checkpoint.pt").is_file()
-        pipeline = Trainer(config, run_dir, resume=resume).train()
+    pipeline, config = train_pipeline(
+        image_variant=args.image_variant, video_variant=args.video_variant, videos=args.videos, steps=args.steps, seed=args.seed, run_dir=args.run_dir
+    )
     out = Path(args.out) if args.out else bundled_pipeline(args.name)
     pipeline.save_pretrained(out)
     print(

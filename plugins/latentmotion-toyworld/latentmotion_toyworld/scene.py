@@ -179,6 +179,9 @@ def sample_scenes(config: WorldConfig, n: int, *, seed: int) -> Scene:
     high = res - size - MARGIN
     start = low[:, None] + (high - low)[:, None] * torch.rand(n, 2, generator=g, dtype=torch.float64)
     heading = _uniform(n, 0, 2 * math.pi, g)
+    if config.headings is not None:  # snap to the nearest of the allowed headings
+        spacing = 2 * math.pi / config.headings
+        heading = torch.round(heading / spacing) % config.headings * spacing
     speed = _uniform(n, *config.speed_range, g) * res
     velocity = speed[:, None] * torch.stack([torch.cos(heading), torch.sin(heading)], -1)
     spin = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0).double()

@@ -102,11 +102,11 @@ def test_persistence_is_the_net_displacement_over_the_path_length() -> None:
 
 
 def test_direction_share_is_the_largest_sector_of_net_displacements() -> None:
-    # Net displacements at 0, 53, 6 and 225 degrees: sectors 0, 1, 0 and 5 of 45 degrees.
-    steps = torch.tensor([[[2.0, 0.0]], [[3.0, 4.0]], [[1.0, 0.1]], [[-1.0, -1.0]], [[0.0, 0.0]]])
-    assert direction_share(steps) == pytest.approx(2 / 4)
-    assert direction_share(steps, n_sectors=2) == pytest.approx(3 / 4)  # the upper half-plane holds three
-    assert math.isnan(direction_share(steps[4:]))
+    # Net displacements at 0, 53, 6, 225 and 350 degrees: sectors 0, 1, 0, 5 and 0 of 45 degrees centred on +x, ...
+    steps = torch.tensor([[[2.0, 0.0]], [[3.0, 4.0]], [[1.0, 0.1]], [[-1.0, -1.0]], [[5.0, -0.9]], [[0.0, 0.0]]])
+    assert direction_share(steps) == pytest.approx(3 / 5)
+    assert direction_share(steps, n_sectors=2) == pytest.approx(4 / 5)  # the right half-plane holds four
+    assert math.isnan(direction_share(steps[5:]))
 
 
 def _square_video(colours: list[float | None]) -> torch.Tensor:

@@ -120,6 +120,25 @@ def test_objects_bounce_and_stay_inside_the_frame() -> None:
     assert torch.allclose(ring, scene.content.background[:, None, 0, :, None].expand_as(ring), atol=1e-6)
 
 
+@pytest.mark.parametrize("headings", [2, 4])
+def test_objects_start_along_the_allowed_headings_in_every_one_of_them(headings: int) -> None:
+    scene = sample_scenes(WorldConfig(n_frames=6, headings=headings), 256, seed=7)
+    velocity = scene.motion.velocity  # [N, 2]
+    heading = torch.round(torch.atan2(velocity[:, 1], velocity[:, 0]) / (2 * math.pi / headings)) % headings
+    allowed = torch.polar(torch.ones(headings), heading.new_tensor(range(headings)) * 2 * math.pi / headings)
+    directions = velocity / velocity.norm(dim=-1, keepdim=True)
+    assert torch.allclose(directions, torch.view_as_real(allowed[heading.long()]), atol=1e-5)
+    counts = torch.bincount(heading.long(), minlength=headings)
+    assert (counts > 256 / headings / 2).all()  # every heading is used, about equally
+
+
+def test_the_headings_change_only_the_direction_of_travel() -> None:
+    free, snapped = sample_scenes(WorldConfig(n_frames=6), 32, seed=8), sample_scenes(WorldConfig(n_frames=6, headings=2), 32, seed=8)
+    assert torch.allclose(free.motion.velocity.norm(dim=-1), snapped.motion.velocity.norm(dim=-1))
+    assert torch.equal(free.content.colour, snapped.content.colour)
+    assert torch.equal(free.motion.positions[:, 0], snapped.motion.positions[:, 0])
+
+
 def test_bounce_mirrors_at_both_walls() -> None:
     unfolded = torch.tensor([5.0, 12.0, 25.0, -3.0, 20.0])
     assert torch.allclose(bounce(unfolded, torch.tensor(0.0), torch.tensor(10.0)), torch.tensor([5.0, 8.0, 5.0, 3.0, 0.0]))
@@ -186,6 +205,8 @@ def test_hsv_to_rgb_primaries() -> None:
         ({"speed_range": (-0.1, 0.1)}, "must not be negative"),
         ({"size_range": (0.1, 0.49)}, "do not fit"),
         ({"resolution": 16, "size_range": (0.01, 0.1)}, "under 1 pixel"),
+        ({"headings": 0}, "headings must be a whole number"),
+        ({"headings": 2.5}, "headings must be a whole number"),
     ],
 )
 def test_impossible_worlds_raise_config_errors(options: dict, message: str) -> None:
