@@ -479,7 +479,7 @@ def build_app() -> typer.Typer:
     app.command("pipelines")(list_pipelines)
     for command in (info, push, plot, animate):
         app.command()(command)
-    converters = typer.Typer(no_args_is_help=True, help="Convert models of other implementations into pipeline folders.")
+    converters = typer.Typer(help="Convert models of other implementations into pipeline folders.")
     converters.command("mocogan-hd")(convert_mocogan_hd)
     app.add_typer(converters, name="convert")
     _add_plugin_commands(app)

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from typer.testing import CliRunner
 
 from latentmotion import cli, plugins
-from latentmotion.errors import CheckpointError, ShapeError
+from latentmotion.errors import CheckpointError, ConfigError, ShapeError
 from latentmotion.pipeline import LatentMotionPipeline
 
 stylegan2 = pytest.importorskip("latentmotion_stylegan2")
@@ -377,6 +377,8 @@ def test_missing_files_and_bad_options_are_one_line(released, tmp_path):
     (tmp_path / "file").write_text("")
     assert_user_error(convert(released, tmp_path / "file"), "file", "folder")
     assert_user_error(convert({**released, "generator": released["motion"]}, tmp_path / "out"), "modelR_epoch_799.pth")
+    assert_user_error(runner.invoke(cli.app, ["convert"]), "Missing command")
+    assert_user_error(runner.invoke(cli.app, ["convert", "mocogan-hd", "--output", str(tmp_path / "out")]), "--motion")
 
 
 def test_python_api_raises_typed_errors(released, tmp_path):
@@ -385,3 +387,7 @@ def test_python_api_raises_typed_errors(released, tmp_path):
     np.save(tmp_path / "comp.npy", np.ones((16, 8)))
     with pytest.raises(ShapeError, match="comp.npy has shape"):
         LatentMotionPipeline.from_mocogan_hd(**{**released, "pca_comp": tmp_path / "comp.npy"})
+    with pytest.raises(ConfigError, match="step_scale"):
+        LatentMotionPipeline.from_mocogan_hd(**released, step_scale=-0.2)
+    with pytest.raises(ConfigError, match="noise must be one of 'video', 'constant', 'zero'"):
+        LatentMotionPipeline.from_mocogan_hd(**released).generate(1, 2, noise="loud")
