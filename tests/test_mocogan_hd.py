@@ -3,9 +3,12 @@
 The authors' files are written as their code writes them: `modelR_epoch_N.pth` is
 `torch.save(RNNModule.state_dict())` (keys `enc_cell.*`, `cell.*`, `w` `[h, K]`, `b` `[K]`,
 `fc1.*`, `fc2.*`), the PCA statistics are `np.save`d arrays, the image generator a rosinality
-StyleGAN2 checkpoint `{"g_ema": state}`. The reference below re-implements their forward
-equations from the specification (LSTM cells written out, `h_t @ w + b`), independently of
-latentmotion's modules.
+StyleGAN2 checkpoint `{"g_ema": state}`. The reference below re-implements their inference
+from the specification, independently of latentmotion's modules and of the StyleGAN2 plugin:
+the motion generator's equations (LSTM cells written out, `h_t @ w + b`), rosinality's mapping
+network, and rosinality's synthesis network read straight from the `g_ema` tensors (modulated
+convolutions, transposed-convolution up-sampling with its blur, skip up-sampling) with
+`use_noise=False`.
 """
 
 import json
@@ -142,11 +145,61 @@ def rosinality_mapping(g_ema, z):
     return x
 
 
-def render_without_noise(network, trajectory):
-    """Every code of `[B, T, D]` through the synthesis network with no noise (use_noise=False)."""
+def upfirdn(x, kernel, *, up, pad):
+    """Zero-insert by `up`, pad every side by (pad[0] before, pad[1] after), convolve each channel with `kernel`."""
+    n, c, h, w = x.shape
+    if up > 1:
+        spread = x.new_zeros(n, c, h * up, w * up)
+        spread[:, :, ::up, ::up] = x
+        x = spread
+    x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
+    return F.conv2d(x, kernel.flip(0, 1)[None, None].expand(c, 1, -1, -1), groups=c)
+
+
+def modulated_conv(g_ema, prefix, x, w, *, demodulate=True, up=False):
+    """rosinality's ModulatedConv2d: style from an EqualLinear, scaled and (de)modulated weights, per sample."""
+    weight = g_ema[f"{prefix}.weight"][0]  # [O, I, k, k]
+    modulation = g_ema[f"{prefix}.modulation.weight"]
+    style = F.linear(w, modulation / math.sqrt(modulation.shape[1])) + g_ema[f"{prefix}.modulation.bias"]  # [B, I]
+    weights = weight[None] / math.sqrt(weight[0].numel()) * style[:, None, :, None, None]  # [B, O, I, k, k]
+    if demodulate:
+        weights = weights * torch.rsqrt(weights.square().sum(dim=(2, 3, 4)) + 1e-8)[:, :, None, None, None]
+    outs = []
+    for sample, kernel in zip(x, weights):
+        if up:  # transposed convolution with stride 2, then the blur (its kernel stored pre-multiplied by 4)
+            out = F.conv_transpose2d(sample[None], kernel.transpose(0, 1), stride=2)
+            outs.append(upfirdn(out, g_ema[f"{prefix}.blur.kernel"], up=1, pad=(1, 1)))
+        else:
+            outs.append(F.conv2d(sample[None], kernel, padding=kernel.shape[-1] // 2))
+    return torch.cat(outs)
+
+
+def rosinality_synthesis(g_ema, w):
+    """The authors' (rosinality's 2020) synthesis with use_noise=False: [N, D] codes, each broadcast to all layers."""
+
+    def styled(prefix, x, up=False):
+        x = modulated_conv(g_ema, f"{prefix}.conv", x, w, up=up)
+        return F.leaky_relu(x + g_ema[f"{prefix}.activate.bias"][None, :, None, None], 0.2) * math.sqrt(2)
+
+    def to_rgb(prefix, x, skip=None):
+        out = modulated_conv(g_ema, f"{prefix}.conv", x, w, demodulate=False) + g_ema[f"{prefix}.bias"]
+        return out if skip is None else out + upfirdn(skip, g_ema[f"{prefix}.upsample.kernel"], up=2, pad=(2, 1))
+
+    x = styled("conv1", g_ema["input.input"].expand(len(w), -1, -1, -1))
+    skip = to_rgb("to_rgb1", x)
+    index = 0
+    while f"to_rgbs.{index}.bias" in g_ema:
+        x = styled(f"convs.{2 * index + 1}", styled(f"convs.{2 * index}", x, up=True))
+        skip = to_rgb(f"to_rgbs.{index}", x, skip)
+        index += 1
+    return skip
+
+
+def render_without_noise(g_ema, trajectory):
+    """Every code of `[B, T, D]` through the authors' frozen G_I with no noise (use_noise=False)."""
     b, t, d = trajectory.shape
-    ws = trajectory.reshape(b * t, 1, d).expand(-1, network.num_ws, -1)
-    return network.synthesis(ws, noise_mode="none").reshape(b, t, 3, network.config.img_resolution, -1)
+    images = rosinality_synthesis(g_ema, trajectory.reshape(b * t, d))
+    return images.reshape(b, t, *images.shape[1:])
 
 
 def content_and_noise(n_videos=2, n_frames=5, seed=3):
@@ -185,7 +238,7 @@ def test_frames_equal_the_authors_inference_without_noise(released):
     with torch.no_grad():
         assert (pipeline.backend.network.mapping(z) - w0).abs().max() < 1e-5  # the same content code from the same z
         trajectory, _ = official_motion(state, comp, stdev, w0, eps)
-        expected = render_without_noise(pipeline.backend.network, trajectory)
+        expected = render_without_noise(g_ema, trajectory)
         frames = pipeline.generate(content=w0, n_frames=5, motion_noise=eps, noise="zero")
         assert frames.shape == (2, 5, 3, 16, 16)
         assert (frames - expected).abs().max() < 1e-4
@@ -194,7 +247,7 @@ def test_frames_equal_the_authors_inference_without_noise(released):
         interleaved = torch.cat([torch.stack([trajectory[:, :-1], mids], dim=2).flatten(1, 2), trajectory[:, -1:]], dim=1)
         smooth = pipeline.generate(content=w0, n_frames=5, motion_noise=eps, noise="zero", interpolation=1)
         assert smooth.shape[1] == 9
-        assert (smooth - render_without_noise(pipeline.backend.network, interleaved)).abs().max() < 1e-4
+        assert (smooth - render_without_noise(g_ema, interleaved)).abs().max() < 1e-4
         # the stored constant noise maps are not the authors' noise-free rendering
         constant = pipeline.generate(content=w0, n_frames=5, motion_noise=eps, noise="constant")
         assert (constant - expected).abs().max() > 1e-3
