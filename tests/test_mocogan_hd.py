@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from latentmotion import cli, plugins
 from latentmotion.errors import CheckpointError, ConfigError, ShapeError
 from latentmotion.pipeline import LatentMotionPipeline
+from latentmotion.rendering import render
 
 stylegan2 = pytest.importorskip("latentmotion_stylegan2")
 from latentmotion_stylegan2 import plugin
@@ -174,11 +175,17 @@ def modulated_conv(g_ema, prefix, x, w, *, demodulate=True, up=False):
     return torch.cat(outs)
 
 
-def rosinality_synthesis(g_ema, w):
-    """The authors' (rosinality's 2020) synthesis with use_noise=False: [N, D] codes, each broadcast to all layers."""
+def rosinality_synthesis(g_ema, w, noise=None):
+    """The authors' (rosinality's 2020) synthesis: [N, D] codes, each broadcast to all layers.
+
+    `noise`: one `[N, 1, r, r]` map per noise layer in rosinality's order (use_noise=True), or None (use_noise=False).
+    """
+    maps = iter(noise or [])
 
     def styled(prefix, x, up=False):
         x = modulated_conv(g_ema, f"{prefix}.conv", x, w, up=up)
+        if noise is not None:
+            x = x + g_ema[f"{prefix}.noise.weight"] * next(maps)
         return F.leaky_relu(x + g_ema[f"{prefix}.activate.bias"][None, :, None, None], 0.2) * math.sqrt(2)
 
     def to_rgb(prefix, x, skip=None):
@@ -252,6 +259,20 @@ def test_frames_equal_the_authors_inference_without_noise(released):
         constant = pipeline.generate(content=w0, n_frames=5, motion_noise=eps, noise="constant")
         assert (constant - expected).abs().max() > 1e-3
         assert torch.equal(constant, pipeline.generate(content=w0, n_frames=5, motion_noise=eps, noise=False))
+
+
+def test_per_video_noise_is_injected_as_the_authors_do(released):
+    pipeline = LatentMotionPipeline.from_mocogan_hd(**released)
+    g_ema = torch.load(released["generator"], weights_only=True)["g_ema"]
+    w0, eps = content_and_noise()
+    with torch.no_grad():
+        trajectory = pipeline.trajectories(content=w0, n_frames=5, motion_noise=eps)  # [2, 5, D]
+        maps = pipeline.backend.sample_noise(2, generator=torch.Generator().manual_seed(6))  # one draw per video
+        frames = render(pipeline.backend, trajectory, maps)
+        per_frame = [tensor.repeat_interleave(5, dim=0) for tensor in maps]  # NoiseInjection: each video's map on all its frames
+        expected = rosinality_synthesis(g_ema, trajectory.reshape(10, LATENT), per_frame).reshape(frames.shape)
+    assert (frames - expected).abs().max() < 1e-4
+    assert (frames - render(pipeline.backend, trajectory, [])).abs().max() > 1e-3
 
 
 def test_per_video_noise_is_shared_by_the_frames_of_a_video(released):
