@@ -205,9 +205,9 @@ def read_basis(
         The basis; its [scaled][latentmotion.basis.PCABasis.scaled] rows are `comp[:K] * stdev[:K, None]`.
 
     Raises:
-        CheckpointError: A file cannot be read (see [read_npy][latentmotion.mocogan_hd.read_npy]).
-        ShapeError: The components are not `[>= K, D]`, or the standard deviations not
-            `[>= K]` non-negative values.
+        CheckpointError: A file cannot be read (see [read_npy][latentmotion.mocogan_hd.read_npy]),
+            or a standard deviation is negative.
+        ShapeError: The components are not `[>= K, D]`, or the standard deviations not `[>= K]`.
     """
     components = read_npy(pca_comp, what="PCA components")
     stdev = read_npy(pca_stdev, what="PCA standard deviations")
@@ -222,7 +222,7 @@ def read_basis(
             f"{n_components} directions, so it must be [>= {n_components}]"
         )
     if (stdev[:n_components] < 0).any():
-        raise ShapeError(f"PCA standard deviations file {pca_stdev} holds negative values; it must hold sqrt(explained_variance_)")
+        raise CheckpointError(f"PCA standard deviations file {pca_stdev} holds negative values; it must hold sqrt(explained_variance_)")
     return PCABasis(
         components=torch.from_numpy(components[:n_components]).float(),
         stdev=torch.from_numpy(stdev[:n_components]).float(),

@@ -441,6 +441,8 @@ def test_npy_files_are_read_without_pickles(released, tmp_path):
     assert_user_error(convert({**released, "pca_comp": tmp_path / "text.npy"}, tmp_path / "out"), "text.npy")
     np.save(tmp_path / "nan.npy", np.full(16, np.nan))
     assert_user_error(convert({**released, "pca_stdev": tmp_path / "nan.npy"}, tmp_path / "out"), "nan.npy holds NaN")
+    np.save(tmp_path / "negative.npy", -np.ones(16))
+    assert_user_error(convert({**released, "pca_stdev": tmp_path / "negative.npy"}, tmp_path / "out"), "negative.npy holds negative values")
 
 
 def test_missing_files_and_bad_options_are_one_line(released, tmp_path):
