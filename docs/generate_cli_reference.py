@@ -62,17 +62,24 @@ def help_text(args: list[str]) -> str:
 
 
 def command_names() -> list[str]:
-    """The sub-commands of the root command, in the order `--help` lists them.
+    """The sub-commands of the root command, in the order `--help` lists them, each group followed by its own.
 
     Returns:
-        The command names.
+        The command paths, e.g. `"generate"`, `"convert"`, `"convert mocogan-hd"`.
     """
     import typer
 
     from latentmotion.cli import app
 
-    group = typer.main.get_command(app)
-    return list(group.commands)
+    def walk(group: typer.core.TyperGroup, prefix: str) -> list[str]:
+        names = []
+        for name, command in group.commands.items():
+            names.append(prefix + name)
+            if hasattr(command, "commands"):  # a group (typer may bundle its own click, so no isinstance)
+                names += walk(command, f"{prefix}{name} ")
+        return names
+
+    return walk(typer.main.get_command(app), "")
 
 
 def render() -> str:
@@ -83,7 +90,7 @@ def render() -> str:
     """
     sections = [HEADER, f"## latentmotion\n\n```text\n{help_text([])}\n```\n"]
     for name in command_names():
-        sections.append(f"## latentmotion {name}\n\n```text\n{help_text([name])}\n```\n")
+        sections.append(f"## latentmotion {name}\n\n```text\n{help_text(name.split())}\n```\n")
     return "\n".join(sections)
 
 

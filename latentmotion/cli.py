@@ -1,4 +1,4 @@
-"""The `latentmotion` command line: generate, fit-basis, train, backends, pipelines, info, push, plot, animate.
+"""The `latentmotion` command line: generate, fit-basis, train, backends, pipelines, info, push, plot, animate, convert.
 
 Every command imports torch and the other heavy modules inside its body, so that
 `latentmotion --help` and `latentmotion backends` start in a fraction of a second. Progress bars
@@ -64,6 +64,14 @@ class Device(str, enum.Enum):
     cpu = "cpu"
     cuda = "cuda"
     mps = "mps"
+
+
+class Noise(str, enum.Enum):
+    """The generator's noise inputs (see [NOISE_MODES][latentmotion.pipeline.NOISE_MODES]): one draw per video, the backend's constant maps, or none."""
+
+    video = "video"
+    constant = "constant"
+    zero = "zero"
 
 
 class UserErrorGroup(TyperGroup):
@@ -142,6 +150,13 @@ def generate(
     truncation: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="psi: pull content codes toward the mean of the latent space (1 = none).")
     ] = 1.0,
+    noise: Annotated[
+        Noise,
+        typer.Option(
+            help="Generator noise: one draw per video shared by its frames (video), the backend's stored constant maps "
+            "(constant), or none (zero, as MoCoGAN-HD's evaluate.py renders its videos without _noise)."
+        ),
+    ] = Noise.video,
     fps: FpsOption = None,
     revision: RevisionOption = None,
     device: DeviceOption = Device.auto,
@@ -168,6 +183,7 @@ def generate(
             motion_seed=motion_seed,
             interpolation=interpolation,
             truncation=truncation,
+            noise=noise.value,
         ).cpu()
     fps = fps or loaded.fps
     files = _write_videos(videos, output, fps=fps)
@@ -397,6 +413,49 @@ def animate(
     _report(result, json_output, [f"inversion PSNR {score:.2f} dB", *(f"wrote {path}" for path in files)])
 
 
+def convert_mocogan_hd(
+    motion: Annotated[Path, typer.Option(help="The authors' motion generator, modelR_epoch_*.pth (a state dict).")],
+    pca_comp: Annotated[Path, typer.Option(help="The PCA components of the generator's W space, pca_comp.npy.")],
+    pca_stdev: Annotated[Path, typer.Option(help="Their standard deviations, pca_stdev.npy.")],
+    generator: Annotated[Path, typer.Option(help="The rosinality StyleGAN2 .pt the motion was trained on.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Pipeline folder to write (created, or updated in place).")],
+    pca_mean: Annotated[Path | None, typer.Option(help="style_mean.npy, used only for --truncation (default: estimated from the generator).")] = None,
+    n_frames: Annotated[int, typer.Option(min=1, help="Default frames per video (the authors' --n_frames_G).")] = 16,
+    fps: Annotated[int, typer.Option(min=1, help="Default frame rate (the authors' --fps).")] = 10,
+    step_scale: Annotated[float, typer.Option(help="lambda > 0, the residual step scale (the authors' --w_residual).")] = 0.2,
+    json_output: JsonOption = False,
+) -> None:
+    """Convert a model the MoCoGAN-HD authors released into a pipeline folder.
+
+    Every file is read without running code (torch weights_only, numpy without pickles). Render
+    with `latentmotion generate --noise zero` for the authors' noise-free videos.
+    """
+    from latentmotion.pipeline import LatentMotionPipeline
+
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"{str(output)!r} is a file; --output must be a folder to write the pipeline into")
+    with progress_bar("importing the MoCoGAN-HD model", transient=True):
+        pipeline = LatentMotionPipeline.from_mocogan_hd(
+            motion=motion,
+            pca_comp=pca_comp,
+            pca_stdev=pca_stdev,
+            generator=generator,
+            pca_mean=pca_mean,
+            n_frames=n_frames,
+            fps=fps,
+            step_scale=step_scale,
+        )
+        pipeline.save_pretrained(output)
+    config = pipeline.config()
+    result = {"output": str(output), "backend": config["backend"]["name"], "resolution": config["resolution"], "motion": config["motion"]}
+    motion_config = config["motion"]
+    line = (
+        f"wrote {output}: {config['resolution']} px StyleGAN2, hidden size {motion_config['hidden_dim']}, "
+        f"{motion_config['n_components']} PCA directions, step scale {motion_config['step_scale']}"
+    )
+    _report(result, json_output, [line])
+
+
 # ----------------------------------------------------------------------------------------------
 # The application.
 
@@ -420,6 +479,9 @@ def build_app() -> typer.Typer:
     app.command("pipelines")(list_pipelines)
     for command in (info, push, plot, animate):
         app.command()(command)
+    converters = typer.Typer(help="Convert models of other implementations into pipeline folders.")
+    converters.command("mocogan-hd")(convert_mocogan_hd)
+    app.add_typer(converters, name="convert")
     _add_plugin_commands(app)
     return app
 

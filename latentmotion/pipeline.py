@@ -93,6 +93,56 @@ def truncate_content(content: torch.Tensor, basis: PCABasis, psi: float) -> torc
 
 
 OutputType = Literal["pt", "np", "pil"]
+NoiseMode = Literal["video", "constant", "zero"]
+NOISE_MODES = ("video", "constant", "zero")
+"""How [generate][latentmotion.pipeline.LatentMotionPipeline.generate] feeds the generator's noise
+inputs: `"video"` one random draw per video, shared by its frames (as in training; `True`);
+`"constant"` the backend's deterministic noise, for StyleGAN2 the checkpoint's stored maps
+(`False`); `"zero"` all-zero maps, i.e. no noise at all, as MoCoGAN-HD's `evaluate.py` renders
+its videos without `_noise` in their names."""
+
+
+def noise_mode(noise: NoiseMode | bool) -> NoiseMode:
+    """Name a noise choice: True is `"video"`, False is `"constant"`.
+
+    Args:
+        noise: `"video"`, `"constant"`, `"zero"`, True or False.
+
+    Returns:
+        The mode's name.
+
+    Raises:
+        ConfigError: An unknown mode.
+    """
+    if isinstance(noise, bool):
+        return "video" if noise else "constant"
+    if noise not in NOISE_MODES:
+        raise ConfigError(f"noise must be one of {', '.join(map(repr, NOISE_MODES))} (or True / False), got {noise!r}")
+    return noise
+
+
+def noise_maps(backend: ImageGeneratorBackend, n_videos: int, mode: NoiseMode | bool, *, seed: int) -> list[torch.Tensor]:
+    """The per-video noise inputs a noise mode means (see [NOISE_MODES][latentmotion.pipeline.NOISE_MODES]).
+
+    Args:
+        backend: The generator.
+        n_videos: Number of videos B.
+        mode: `"video"` (or True), `"constant"` (or False) or `"zero"`.
+        seed: Seed of the `"video"` draws (the render-noise stream of this seed).
+
+    Returns:
+        One tensor `[B, ...]` per noise input, shared by the frames of each video; empty for the
+        backend's deterministic rendering (`"constant"`, or a backend without noise inputs).
+
+    Raises:
+        ConfigError: An unknown mode.
+    """
+    mode = noise_mode(mode)
+    if mode == "constant":
+        return []
+    if mode == "zero":  # shapes only; a private generator leaves the global random state alone
+        return [torch.zeros_like(tensor) for tensor in backend.sample_noise(n_videos, generator=torch.Generator().manual_seed(0))]
+    return backend.sample_noise(n_videos, generator=stream_generator(seed, Stream.RENDER_NOISE))
 
 
 @attrs.frozen
@@ -262,7 +312,7 @@ class LatentMotionPipeline:
         motion_seed: int | None = None,
         interpolation: int = 0,
         truncation: float = 1.0,
-        noise: bool = True,
+        noise: NoiseMode | bool = "video",
         batch_size: int = 64,
     ) -> torch.Tensor:
         """Generate videos.
@@ -277,8 +327,10 @@ class LatentMotionPipeline:
             motion_seed: Seed of the motion noise.
             interpolation: Codes inserted between consecutive frames (smoother, longer videos).
             truncation: psi in `[0, 1]` pulling drawn content codes toward the basis mean (1 = none).
-            noise: Draw one generator-noise sample per video, shared by its frames (as in training);
-                False renders with the backend's deterministic noise.
+            noise: The generator's noise inputs: `"video"` (or True) draws one sample per video,
+                shared by its frames (as in training); `"constant"` (or False) renders with the
+                backend's deterministic noise (StyleGAN2: the checkpoint's stored maps); `"zero"`
+                renders without noise, as MoCoGAN-HD's `evaluate.py` writes its noise-free videos.
             batch_size: Frames rendered per backend call.
 
         Returns:
@@ -289,6 +341,7 @@ class LatentMotionPipeline:
             ConfigError: A bad seed, count or truncation, or videos that cannot fit in the memory
                 the device has available (checked before anything is computed).
         """
+        noise = noise_mode(noise)
         self._check_memory(len(content) if content is not None else n_videos, self.n_frames if n_frames is None else n_frames, interpolation)
         trajectory = self.trajectories(
             n_videos,
@@ -302,10 +355,7 @@ class LatentMotionPipeline:
         )
         trajectory = interpolate_trajectory(trajectory, interpolation)
         videos = len(trajectory)
-        per_video_noise = []
-        if noise:
-            noise_rng = stream_generator(seed if content_seed is None else content_seed, Stream.RENDER_NOISE)
-            per_video_noise = self.backend.sample_noise(videos, generator=noise_rng)
+        per_video_noise = noise_maps(self.backend, videos, noise, seed=seed if content_seed is None else content_seed)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             return render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
 
@@ -446,6 +496,70 @@ class LatentMotionPipeline:
         load_motion_weights(motion, directory / MOTION_NAME)
         pipeline = cls(backend=backend, basis=basis, motion=motion, n_frames=config.n_frames, fps=config.fps)
         return pipeline.to(dtype=dtype) if dtype is not None else pipeline
+
+    @classmethod
+    def from_mocogan_hd(
+        cls,
+        *,
+        motion: str | os.PathLike[str],  # the authors' modelR_epoch_*.pth
+        pca_comp: str | os.PathLike[str],  # pca_comp.npy, [>= K, D]
+        pca_stdev: str | os.PathLike[str],  # pca_stdev.npy, [>= K]
+        generator: str | os.PathLike[str],  # the rosinality StyleGAN2 .pt the motion was trained on
+        pca_mean: str | os.PathLike[str] | None = None,  # style_mean.npy, [D]; None: estimated
+        n_frames: int = 16,  # default frames per video (the authors' --n_frames_G)
+        fps: int = 10,  # default frame rate (the authors' --fps)
+        step_scale: float = 0.2,  # lambda, the authors' --w_residual
+        device: str | torch.device | None = None,  # where to compute; None: CPU
+    ) -> LatentMotionPipeline:
+        """Import a model the MoCoGAN-HD authors released (snap-research/MoCoGAN-HD).
+
+        The StyleGAN2 backend is built from the rosinality checkpoint (the `latentmotion-stylegan2`
+        plugin must be installed), the basis from `pca_comp[:K] * pca_stdev[:K, None]`, and the
+        motion generator's weights are mapped by name (see [latentmotion.mocogan_hd][]); its
+        sizes are read from the checkpoint's shapes. Every file is read without running code.
+
+        For the same content code `w0 = mapping(z)` and motion noise, `generate(content=w0,
+        motion_noise=eps, noise="zero")` renders the frames the authors' `evaluate.py` writes
+        without noise (`use_noise=False`); their `_noise` videos draw one noise map per video,
+        as `noise="video"` does (from another random stream).
+
+        Args:
+            motion: The motion generator's state dict, `modelR_epoch_*.pth` (a `module.` prefix
+                is stripped).
+            pca_comp: The PCA components `pca_comp.npy` of the generator's W space.
+            pca_stdev: Their standard deviations, `pca_stdev.npy`.
+            generator: The rosinality StyleGAN2 `.pt` checkpoint (or any file the `stylegan2`
+                backend reads).
+            pca_mean: `style_mean.npy`, used only for truncation; None estimates the mean from
+                10,000 codes drawn from the generator.
+            n_frames: Default number of frames per video.
+            fps: Default frame rate of written videos.
+            step_scale: lambda of the residual steps (0.2 in every released script; the
+                checkpoint does not store it).
+            device: Where to put the pipeline, as [resolve_device][latentmotion.devices.resolve_device]
+                takes it; default CPU.
+
+        Returns:
+            An ordinary pipeline: `save_pretrained` writes a folder `from_pretrained` loads.
+
+        Raises:
+            CheckpointError: A file is missing, corrupt, holds pickled objects, or is not in the
+                authors' layout (missing or unknown keys, inconsistent shapes).
+            ShapeError: The files disagree (latent width, hidden size, number of directions).
+        """
+        from latentmotion.mocogan_hd import import_mocogan_hd
+
+        return import_mocogan_hd(
+            motion=motion,
+            pca_comp=pca_comp,
+            pca_stdev=pca_stdev,
+            generator=generator,
+            pca_mean=pca_mean,
+            n_frames=n_frames,
+            fps=fps,
+            step_scale=step_scale,
+            device=device,
+        )
 
 
 def resolve_pipeline_folder(

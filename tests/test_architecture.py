@@ -14,7 +14,7 @@ LAYERS = {
     "foundation": {"errors", "atomic", "safe_load", "devices", "streams", "structure", "lazy", "hookspecs", "progress", "video"},
     "method": {"motion", "losses", "discriminators", "augment"},
     "backends": {"backend", "module_backend", "tiny", "rendering", "basis", "inversion", "plugins", "default_plugins"},
-    "pipelines": {"pipeline", "hub"},
+    "pipelines": {"pipeline", "hub", "mocogan_hd"},
     "training": {"config", "modes", "data", "run_folder", "train"},
     "interface": {"cli", "testing", "__init__"},
 }

@@ -30,6 +30,7 @@ class Mutation:
     original: str
     mutant: str
     tests: tuple[str, ...]
+    suite: str = "test_train_directions.py"  # the test file, next to this one, that holds `tests`
 
 
 MUTATIONS = [
@@ -138,6 +139,30 @@ MUTATIONS = [
         "-self.config.contrastive.match_weight * losses.feature_matching_loss(",
         ("test_generator_step_follows_the_feature_matching_gradient",),
     ),
+    Mutation(
+        "MoCoGAN-HD import: the authors' w [h, K] reshaped instead of transposed",
+        "mocogan_hd.py",
+        "(tensor.T if key in TRANSPOSED else tensor)",
+        "(tensor.reshape(tensor.shape[::-1]) if key in TRANSPOSED else tensor)",
+        ("test_the_imported_motion_generator_computes_the_authors_equations", "test_frames_equal_the_authors_inference_without_noise"),
+        suite="test_mocogan_hd.py",
+    ),
+    Mutation(
+        "MoCoGAN-HD import: the basis without the standard deviations",
+        "mocogan_hd.py",
+        "stdev=torch.from_numpy(stdev[:n_components]).float(),",
+        "stdev=torch.ones(n_components),",
+        ("test_the_imported_motion_generator_computes_the_authors_equations", "test_the_basis_is_the_stdev_scaled_components"),
+        suite="test_mocogan_hd.py",
+    ),
+    Mutation(
+        "zero generator noise rendered as the stored constant maps",
+        "pipeline.py",
+        "return [torch.zeros_like(tensor) for tensor in backend.sample_noise(",
+        "return []  # ",
+        ("test_frames_equal_the_authors_inference_without_noise",),
+        suite="test_mocogan_hd.py",
+    ),
 ]
 
 
@@ -154,10 +179,10 @@ def mutated_copy(mutation: Mutation, root: Path) -> Path:
     return root
 
 
-def run_tests(path: Path, tests: tuple[str, ...]) -> subprocess.CompletedProcess:
-    """Run the named direction tests with `path` first on the import path."""
+def run_tests(path: Path, tests: tuple[str, ...], suite: str = DIRECTIONS.name) -> subprocess.CompletedProcess:
+    """Run the named tests of `suite` (a test file next to this one) with `path` first on the import path."""
     env = {**os.environ, "PYTHONPATH": str(path), "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "pytest", str(DIRECTIONS), "-q", "-p", "no:cacheprovider", "-k", " or ".join(tests)]
+    command = [sys.executable, "-m", "pytest", str(DIRECTIONS.with_name(suite)), "-q", "-p", "no:cacheprovider", "-k", " or ".join(tests)]
     command += ["-c", str(PACKAGE.parent / "pyproject.toml"), "--rootdir", str(PACKAGE.parent)]
     check = "import latentmotion, sys; sys.stdout.write(latentmotion.__file__)"
     imported = subprocess.run([sys.executable, "-c", check], cwd=path, env=env, capture_output=True, text=True, check=True).stdout
@@ -167,7 +192,7 @@ def run_tests(path: Path, tests: tuple[str, ...]) -> subprocess.CompletedProcess
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=[m.name for m in MUTATIONS])
 def test_direction_tests_catch_the_planted_bug(mutation, tmp_path):
-    result = run_tests(mutated_copy(mutation, tmp_path), mutation.tests)
+    result = run_tests(mutated_copy(mutation, tmp_path), mutation.tests, mutation.suite)
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
     assert result.returncode == 1 and all(any(test in line for line in failed) for test in mutation.tests), (
         f"the planted bug {mutation.name!r} went unnoticed by some of {mutation.tests}:\n{result.stdout[-3000:]}"
