@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             {
                 "pipeline": str(out),
                 "mode": config.mode,
-                "steps": config.steps,
+                "steps": config.run.steps,
                 "wall_minutes": round((time.perf_counter() - started) / 60, 2),
                 "cpu_minutes": round(time.process_time() / 60 - cpu_started / 60, 2),
                 "torch_threads": torch.get_num_threads(),
