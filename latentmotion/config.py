@@ -209,13 +209,31 @@ class DataOptions:
             raise ConfigError(f"training needs clips of at least 2 frames, got n_frames={self.n_frames}")
 
 
+DEFAULT_STEPS = 10_000
+"""Training iterations of a run that sets neither `run.steps` nor `run.epochs` (ours, not the authors')."""
+
+
+def _optional_at_least(minimum: int) -> Any:
+    def validate(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
+        if value is not None and value < minimum:
+            raise ConfigError(f"{attribute.name} must be an integer >= {minimum} (or unset), got {value}")
+
+    return validate
+
+
 @attrs.frozen(kw_only=True)
 class RunOptions:
     """`[run]`: length, seed, logging and where to run.
 
+    The length is `steps` or `epochs`, never both; neither trains for
+    [DEFAULT_STEPS][latentmotion.config.DEFAULT_STEPS] iterations (see
+    [iterations][latentmotion.config.RunOptions.iterations]).
+
     Attributes:
         steps: Training iterations; each is `optim.g_steps` generator steps and one
-            discriminator step.
+            discriminator step. None: `epochs`, else `DEFAULT_STEPS`.
+        epochs: Passes over the video list, as the authors' scripts count training: an epoch is
+            `ceil(n_videos / data.batch_size)` iterations. None: `steps`.
         seed: Seed of every random draw, >= 0.
         checkpoint_every: Iterations between checkpoints.
         log_every: Iterations between log lines.
@@ -224,12 +242,36 @@ class RunOptions:
             `"cuda:1"` or `"mps"`; see [resolve_device][latentmotion.devices.resolve_device].
     """
 
-    steps: int = attrs.field(default=10_000, validator=_non_negative)
+    steps: int | None = attrs.field(default=None, validator=_optional_at_least(0))
+    epochs: int | None = attrs.field(default=None, validator=_optional_at_least(1))
     seed: int = attrs.field(default=0, validator=_non_negative)
     checkpoint_every: int = attrs.field(default=1000, validator=_positive)
     log_every: int = attrs.field(default=10, validator=_positive)
     preview_every: int = attrs.field(default=500, validator=_non_negative)
     device: str = attrs.field(default="auto", validator=_device_name)
+
+    def __attrs_post_init__(self) -> None:
+        if self.steps is not None and self.epochs is not None:
+            raise ConfigError(
+                f"steps ({self.steps}) and run.epochs ({self.epochs}) are both set; a run's length is one of them: "
+                "leave the other out (or unset it: --set run.epochs=null, --set run.steps=null)"
+            )
+
+    def iterations(self, n_videos: int, batch_size: int) -> int:
+        """The run's length in iterations, for a dataset of `n_videos` videos.
+
+        Args:
+            n_videos: Videos in the dataset (the video list an epoch passes over).
+            batch_size: The global batch, `data.batch_size`.
+
+        Returns:
+            `steps`; or `epochs * ceil(n_videos / batch_size)`; or `DEFAULT_STEPS`.
+        """
+        if self.steps is not None:
+            return self.steps
+        if self.epochs is not None:
+            return self.epochs * -(-n_videos // batch_size)
+        return DEFAULT_STEPS
 
 
 def _mode_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
@@ -329,6 +371,9 @@ class TrainConfig:
     def with_changes(self, changes: Mapping[str, Any]) -> TrainConfig:
         """A copy with options changed by dotted name, validated like a file.
 
+        Setting `run.steps` unsets `run.epochs` and the other way round, unless both are changed
+        (a preset that trains for epochs, `--set run.steps=10`, trains for 10 iterations).
+
         Args:
             changes: Dotted names to values, e.g. `{"optim.lr": 2e-4, "mode": "cross-domain",
                 "backend_options.variant": "glow"}`.
@@ -345,6 +390,9 @@ class TrainConfig:
                     raise ConfigError(f"unknown training option {name!r}: {part!r} is not a section; sections: {', '.join(_sections())}")
                 table = table[part]
             table[key] = value
+        for given, other in (("run.steps", "run.epochs"), ("run.epochs", "run.steps")):
+            if changes.get(given) is not None and other not in changes:  # a new length replaces the old one
+                values["run"][other.split(".")[1]] = None
         return TrainConfig.from_dict(values)
 
 
