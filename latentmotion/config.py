@@ -338,6 +338,24 @@ class TrainConfig:
             raise ConfigError("; ".join(map(_locate, cattrs.transform_error(error, path="", format_exception=describe)))) from None
 
     @classmethod
+    def from_preset(cls, name: str) -> TrainConfig:
+        """The configuration of one of the authors' training scripts (see [latentmotion.presets][]).
+
+        Args:
+            name: The preset's name, e.g. `"ucf101"`; `latentmotion presets` lists them.
+
+        Returns:
+            The preset's configuration; set `data.path` and `backend_options.source` with
+            [with_changes][latentmotion.config.TrainConfig.with_changes].
+
+        Raises:
+            ConfigError: No preset has that name.
+        """
+        from latentmotion.presets import get_preset
+
+        return get_preset(name).config()
+
+    @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> TrainConfig:
         """Read a configuration from a `.toml` or `.json` file.
 
