@@ -1,7 +1,9 @@
 """The training configuration: attrs sections, structured and validated by cattrs.
 
 A configuration file holds the top-level keys `backend`, `backend_options` and `mode`, and one
-table per section; every key has the authors' default:
+table per section; every key has the authors' default but the run's length (`run.steps`,
+10,000 iterations; the authors train for `run.epochs`, which depends on the dataset: see
+[latentmotion.presets][]):
 
     mode = "cross-domain"
     backend = "stylegan2"
@@ -283,7 +285,7 @@ def _mode_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
 
 @attrs.frozen(kw_only=True)
 class TrainConfig:
-    """Everything a training run needs; defaults follow the authors' released code.
+    """Everything a training run needs; defaults follow the authors' released code, but for the run's length.
 
     Attributes:
         backend: Registered backend name.
