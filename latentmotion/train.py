@@ -616,8 +616,7 @@ class Trainer:
             run = self.config.run
             length = f"run.epochs={run.epochs} ({self.total_steps} iterations)" if run.epochs is not None else f"run.steps={self.total_steps}"
             raise ConfigError(
-                f"the run in {str(self.out_dir)!r} is already at iteration {self.step}, past {length}; "
-                "set a larger run.steps or run.epochs to train further"
+                f"the run in {str(self.out_dir)!r} is already at iteration {self.step}, past {length}; set a larger run.steps or run.epochs to train further"
             )
         if self.dist.is_main:
             self.folder.truncate_log(step=self.step)

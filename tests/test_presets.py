@@ -1,6 +1,8 @@
 """The authors' training scripts as presets; a run's length in epochs."""
 
 import json
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -81,7 +83,7 @@ def test_a_run_of_epochs_trains_epochs_times_ceil_videos_over_batch(tmp_path):
 class RecordingTrainer:
     """Stands in for the Trainer: records the configuration `latentmotion train` built."""
 
-    configs: list = []
+    configs: ClassVar[list] = []
 
     def __init__(self, config, out, **options):
         self.configs.append(config)
@@ -134,3 +136,15 @@ def test_presets_lists_every_preset_as_a_table_and_as_json():
     ucf = rows[0]
     assert (ucf["epochs"], ucf["batch_size"], ucf["resolution"], ucf["config"]["run"]["epochs"]) == (20, 16, 256, 20)
     assert {"metric": "FVD16", "value": 700.0}.items() <= ucf["reported"][1].items()
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_the_presets_page_shows_each_preset_as_the_code_has_it(name):
+    page = (Path(__file__).resolve().parent.parent / "docs" / "presets.md").read_text()
+    preset = get_preset(name)
+    row = next((line for line in page.splitlines() if line.startswith(f"| `{name}` | ") and preset.image_generator in line), None)
+    assert row is not None, f"docs/presets.md has no row for {name} naming {preset.image_generator}"
+    match = "1" if preset.match_weight is None else f"{preset.match_weight:g}"
+    assert row.endswith(f"| {preset.mode} | `{preset.image_generator}`, {preset.resolution} px | {preset.batch_size} | {preset.epochs} | {match} |"), row
+    for result in preset.reported:
+        assert f"{result.value:g}" in page.replace(",", ""), f"docs/presets.md does not report {name}'s {result.metric} {result.value:g}"

@@ -124,7 +124,9 @@ def long_video_report(
     if pipeline.backend.name != "toy":
         raise ConfigError(f"the toy-world figures need a pipeline on the toy backend; this one renders with {pipeline.backend.label!r}")
     if window < 3 or frames < 2 * window or n_videos < 8:
-        raise ConfigError(f"need windows of at least 3 frames, at least two of them and 8 videos; got --window {window}, --frames {frames}, --videos {n_videos}")
+        raise ConfigError(
+            f"need windows of at least 3 frames, at least two of them and 8 videos; got --window {window}, --frames {frames}, --videos {n_videos}"
+        )
     started = time.perf_counter()
     trajectory = pipeline.trajectories(n_videos, frames, seed=seed)
     generated = pipeline.generate(n_videos, frames, seed=seed).cpu()
@@ -154,7 +156,10 @@ def long_video_report(
             "keyframes_are_the_plain_frames": bool(torch.allclose(smooth[:, :: interpolation + 1], short, atol=1e-5)),
             "mean_speed": speed,
             "speed_ratio": speed["plain"] / speed["interpolated"],
-            "persistence": {"plain": attrs.asdict(figures(short, plain_steps))["persistence"], "interpolated": attrs.asdict(figures(smooth, smooth_steps))["persistence"]},
+            "persistence": {
+                "plain": attrs.asdict(figures(short, plain_steps))["persistence"],
+                "interpolated": attrs.asdict(figures(smooth, smooth_steps))["persistence"],
+            },
         },
         "seconds": round(time.perf_counter() - started, 1),
     }
