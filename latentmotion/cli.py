@@ -1,4 +1,4 @@
-"""The `latentmotion` command line: generate, fit-basis, train, backends, pipelines, info, push, plot, animate, convert.
+"""The `latentmotion` command line: generate, fit-basis, train, presets, backends, pipelines, info, push, plot, animate, convert.
 
 Every command imports torch and the other heavy modules inside its body, so that
 `latentmotion --help` and `latentmotion backends` start in a fraction of a second. Progress bars
@@ -246,20 +246,29 @@ def train(
             "mode=cross-domain, backend_options.source=ffhq.pkl. VALUE is read as JSON, else as text.",
         ),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Start from one of the authors' training scripts instead of a CONFIG file (see `latentmotion presets`); --set overrides it."),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Train a motion generator; writes checkpoints, a JSONL log, preview grids and the final pipeline.
 
-    With --resume and no CONFIG, the run's own train_config.json is used.
+    With --resume and neither CONFIG nor --preset, the run's own train_config.json is used.
     """
     from latentmotion.config import TrainConfig
     from latentmotion.run_folder import CHECKPOINT_NAME, LOG_NAME
     from latentmotion.train import PIPELINE_DIR, TRAIN_CONFIG_NAME, Trainer
 
-    if config is None and resume and (out / TRAIN_CONFIG_NAME).is_file():
+    if preset is not None and config is not None:
+        raise ConfigError(f"give a CONFIG file or --preset, not both ({config} and {preset!r}); change a preset's options with --set")
+    if config is None and preset is None and resume and (out / TRAIN_CONFIG_NAME).is_file():
         config = out / TRAIN_CONFIG_NAME
-    settings = TrainConfig.from_file(config) if config is not None else TrainConfig()
+    if preset is not None:
+        settings = TrainConfig.from_preset(preset)
+    else:
+        settings = TrainConfig.from_file(config) if config is not None else TrainConfig()
     settings = settings.with_changes(dict(_parse_setting(item) for item in set_ or []))
     trainer = Trainer(settings, out, resume=resume, progress=True)
     trainer.train()
@@ -274,6 +283,34 @@ def train(
         "last": json.loads(records[-1]) if records else None,
     }
     _report(result, json_output, [f"trained {trainer.step} steps; pipeline in {out / PIPELINE_DIR}"])
+
+
+def list_presets(json_output: JsonOption = False) -> None:
+    """List the authors' training recipes that `train --preset` takes: data, image generator, batch, epochs."""
+    from latentmotion.presets import PRESETS
+
+    if json_output:
+        typer.echo(json.dumps([{**preset.to_dict(), "config": preset.config().to_dict()} for preset in PRESETS.values()], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Presets: the authors' training scripts (latentmotion train --preset NAME)", title_justify="left")
+    for column in ("name", "images / videos", "mode", "generator", "batch", "epochs", "w_match", "reported"):
+        table.add_column(column, overflow="fold")
+    for preset in PRESETS.values():
+        reported = "; ".join(f"{result.metric} {result.value:g}{'' if result.verified else ' (?)'}" for result in preset.reported)
+        table.add_row(
+            preset.name,
+            preset.title,
+            preset.mode,
+            f"{preset.resolution} px",
+            str(preset.batch_size),
+            str(preset.epochs),
+            "1" if preset.match_weight is None else f"{preset.match_weight:g}",
+            reported or "-",
+        )
+    Console(width=max(Console().width, 120)).print(table)
 
 
 def list_backends(json_output: JsonOption = False) -> None:
@@ -475,6 +512,7 @@ def build_app() -> typer.Typer:
     app.callback()(main)
     for command in (generate, fit_basis, train):
         app.command()(command)
+    app.command("presets")(list_presets)
     app.command("backends")(list_backends)
     app.command("pipelines")(list_pipelines)
     for command in (info, push, plot, animate):

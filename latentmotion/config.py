@@ -1,7 +1,9 @@
 """The training configuration: attrs sections, structured and validated by cattrs.
 
 A configuration file holds the top-level keys `backend`, `backend_options` and `mode`, and one
-table per section; every key has the authors' default:
+table per section; every key has the authors' default but the run's length (`run.steps`,
+10,000 iterations; the authors train for `run.epochs`, which depends on the dataset: see
+[latentmotion.presets][]):
 
     mode = "cross-domain"
     backend = "stylegan2"
@@ -209,13 +211,31 @@ class DataOptions:
             raise ConfigError(f"training needs clips of at least 2 frames, got n_frames={self.n_frames}")
 
 
+DEFAULT_STEPS = 10_000
+"""Training iterations of a run that sets neither `run.steps` nor `run.epochs` (ours, not the authors')."""
+
+
+def _optional_at_least(minimum: int) -> Any:
+    def validate(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
+        if value is not None and value < minimum:
+            raise ConfigError(f"{attribute.name} must be an integer >= {minimum} (or unset), got {value}")
+
+    return validate
+
+
 @attrs.frozen(kw_only=True)
 class RunOptions:
     """`[run]`: length, seed, logging and where to run.
 
+    The length is `steps` or `epochs`, never both; neither trains for
+    [DEFAULT_STEPS][latentmotion.config.DEFAULT_STEPS] iterations (see
+    [iterations][latentmotion.config.RunOptions.iterations]).
+
     Attributes:
         steps: Training iterations; each is `optim.g_steps` generator steps and one
-            discriminator step.
+            discriminator step. None: `epochs`, else `DEFAULT_STEPS`.
+        epochs: Passes over the video list, as the authors' scripts count training: an epoch is
+            `ceil(n_videos / data.batch_size)` iterations. None: `steps`.
         seed: Seed of every random draw, >= 0.
         checkpoint_every: Iterations between checkpoints.
         log_every: Iterations between log lines.
@@ -224,12 +244,36 @@ class RunOptions:
             `"cuda:1"` or `"mps"`; see [resolve_device][latentmotion.devices.resolve_device].
     """
 
-    steps: int = attrs.field(default=10_000, validator=_non_negative)
+    steps: int | None = attrs.field(default=None, validator=_optional_at_least(0))
+    epochs: int | None = attrs.field(default=None, validator=_optional_at_least(1))
     seed: int = attrs.field(default=0, validator=_non_negative)
     checkpoint_every: int = attrs.field(default=1000, validator=_positive)
     log_every: int = attrs.field(default=10, validator=_positive)
     preview_every: int = attrs.field(default=500, validator=_non_negative)
     device: str = attrs.field(default="auto", validator=_device_name)
+
+    def __attrs_post_init__(self) -> None:
+        if self.steps is not None and self.epochs is not None:
+            raise ConfigError(
+                f"steps ({self.steps}) and run.epochs ({self.epochs}) are both set; a run's length is one of them: "
+                "leave the other out (or unset it: --set run.epochs=null, --set run.steps=null)"
+            )
+
+    def iterations(self, n_videos: int, batch_size: int) -> int:
+        """The run's length in iterations, for a dataset of `n_videos` videos.
+
+        Args:
+            n_videos: Videos in the dataset (the video list an epoch passes over).
+            batch_size: The global batch, `data.batch_size`.
+
+        Returns:
+            `steps`; or `epochs * ceil(n_videos / batch_size)`; or `DEFAULT_STEPS`.
+        """
+        if self.steps is not None:
+            return self.steps
+        if self.epochs is not None:
+            return self.epochs * -(-n_videos // batch_size)
+        return DEFAULT_STEPS
 
 
 def _mode_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
@@ -241,7 +285,7 @@ def _mode_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
 
 @attrs.frozen(kw_only=True)
 class TrainConfig:
-    """Everything a training run needs; defaults follow the authors' released code.
+    """Everything a training run needs; defaults follow the authors' released code, but for the run's length.
 
     Attributes:
         backend: Registered backend name.
@@ -296,6 +340,24 @@ class TrainConfig:
             raise ConfigError("; ".join(map(_locate, cattrs.transform_error(error, path="", format_exception=describe)))) from None
 
     @classmethod
+    def from_preset(cls, name: str) -> TrainConfig:
+        """The configuration of one of the authors' training scripts (see [latentmotion.presets][]).
+
+        Args:
+            name: The preset's name, e.g. `"ucf101"`; `latentmotion presets` lists them.
+
+        Returns:
+            The preset's configuration; set `data.path` and `backend_options.source` with
+            [with_changes][latentmotion.config.TrainConfig.with_changes].
+
+        Raises:
+            ConfigError: No preset has that name.
+        """
+        from latentmotion.presets import get_preset
+
+        return get_preset(name).config()
+
+    @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> TrainConfig:
         """Read a configuration from a `.toml` or `.json` file.
 
@@ -329,6 +391,9 @@ class TrainConfig:
     def with_changes(self, changes: Mapping[str, Any]) -> TrainConfig:
         """A copy with options changed by dotted name, validated like a file.
 
+        Setting `run.steps` unsets `run.epochs` and the other way round, unless both are changed
+        (a preset that trains for epochs, `--set run.steps=10`, trains for 10 iterations).
+
         Args:
             changes: Dotted names to values, e.g. `{"optim.lr": 2e-4, "mode": "cross-domain",
                 "backend_options.variant": "glow"}`.
@@ -345,6 +410,9 @@ class TrainConfig:
                     raise ConfigError(f"unknown training option {name!r}: {part!r} is not a section; sections: {', '.join(_sections())}")
                 table = table[part]
             table[key] = value
+        for given, other in (("run.steps", "run.epochs"), ("run.epochs", "run.steps")):
+            if changes.get(given) is not None and other not in changes:  # a new length replaces the old one
+                values["run"][other.split(".")[1]] = None
         return TrainConfig.from_dict(values)
 
 

@@ -37,7 +37,7 @@ from latentmotion.errors import (
 )
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.rendering import render
-from latentmotion.streams import Stream, check_seed, stream_generator
+from latentmotion.streams import Stream, check_seed, stream_generator, stream_generators
 from latentmotion.structure import describe, strict_converter
 from latentmotion.video import to_uint8
 
@@ -90,6 +90,31 @@ def truncate_content(content: torch.Tensor, basis: PCABasis, psi: float) -> torc
     dim = basis.latent_dim
     mean = basis.mean[:dim].to(content)  # [dim]
     return torch.cat([mean + psi * (content[:, :dim] - mean), content[:, dim:]], dim=1)
+
+
+def draw_motion_noise(seed: int, n_videos: int, n_frames: int, noise_dim: int) -> torch.Tensor:
+    """The motion noise of generated videos: each video its own stream, drawn one step at a time.
+
+    Drawn step by step, the noise of a longer video starts with that of a shorter one, so the
+    same seed with more frames extends the same videos; drawn per video, the first videos are the
+    same however many are drawn. (Training draws its noise in one call,
+    [MotionGenerator.sample_noise][latentmotion.motion.MotionGenerator.sample_noise].)
+
+    Args:
+        seed: The motion seed, >= 0.
+        n_videos: Videos B.
+        n_frames: Frames T per video (T - 1 steps).
+        noise_dim: Width N of a step's noise.
+
+    Returns:
+        `[B, T-1, N]` standard normal noise on the CPU.
+    """
+    steps = max(n_frames - 1, 0)
+    videos = [
+        torch.stack([torch.randn(noise_dim, generator=rng) for _ in range(steps)]) if steps else torch.zeros(0, noise_dim)
+        for rng in stream_generators(seed, Stream.MOTION, n_videos)
+    ]
+    return torch.stack(videos) if videos else torch.zeros(0, steps, noise_dim)
 
 
 OutputType = Literal["pt", "np", "pil"]
@@ -271,8 +296,10 @@ class LatentMotionPipeline:
             n_frames: Frames T per video (default: the pipeline's).
             seed: Seed of both content and motion unless overridden below.
             content: `[B, D]` content codes (e.g. from `backend.invert`); drawn when None.
-            motion_noise: `[B, T-1, N]` motion noise; the same noise on other content gives the
-                same motion. Drawn when None.
+            motion_noise: `[B, T-1, N]` motion noise, moved to the pipeline's device; the same
+                noise on other content gives the same motion. Drawn when None, step by step
+                ([draw_motion_noise][latentmotion.pipeline.draw_motion_noise]): the same seed with
+                more frames extends the same trajectories.
             content_seed: Seed of the content codes (default `seed`).
             motion_seed: Seed of the motion noise (default `seed`).
             truncation: psi in `[0, 1]`: drawn content codes move toward the basis mean,
@@ -289,7 +316,6 @@ class LatentMotionPipeline:
             if value is not None:
                 check_seed(value, name=name)
         content_rng = stream_generator(seed if content_seed is None else content_seed, Stream.CONTENT)
-        motion_rng = stream_generator(seed if motion_seed is None else motion_seed, Stream.MOTION)
         if content is None:
             if n_videos < 1:
                 raise ConfigError(f"n_videos must be at least 1, got {n_videos}")
@@ -297,7 +323,9 @@ class LatentMotionPipeline:
         elif truncation != 1:
             raise ConfigError("truncation applies to drawn content codes; codes passed as `content` are used as given")
         self.backend.check_latents(content)
-        return self.motion(content.to(self.device), n_frames, motion_noise, generator=motion_rng).trajectory
+        if motion_noise is None:
+            motion_noise = draw_motion_noise(seed if motion_seed is None else motion_seed, len(content), n_frames, self.motion.config.noise_dim)
+        return self.motion(content.to(self.device), n_frames, motion_noise.to(self.device, torch.float32)).trajectory
 
     @torch.no_grad()
     def generate(
@@ -322,7 +350,8 @@ class LatentMotionPipeline:
             n_frames: Frames T per video before interpolation (default: the pipeline's).
             seed: Seed of content, motion and generator noise unless overridden below.
             content: `[B, D]` content codes; drawn when None.
-            motion_noise: `[B, T-1, N]` motion noise; drawn when None.
+            motion_noise: `[B, T-1, N]` motion noise (on any device); drawn when None, so that
+                more frames of the same seed extend the same videos.
             content_seed: Seed of the content codes and the per-video generator noise.
             motion_seed: Seed of the motion noise.
             interpolation: Codes inserted between consecutive frames (smoother, longer videos).
@@ -334,8 +363,8 @@ class LatentMotionPipeline:
             batch_size: Frames rendered per backend call.
 
         Returns:
-            `[B, T', 3, H, W]` videos in `[-1, 1]`, `T' = (T - 1) * (interpolation + 1) + 1`,
-            rendered in the pipeline's `dtype`.
+            `[B, T', 3, H, W]` videos, `T' = (T - 1) * (interpolation + 1) + 1`, rendered in the
+            pipeline's `dtype` and clamped to `[-1, 1]` (a backend may return values outside it).
 
         Raises:
             ConfigError: A bad seed, count or truncation, or videos that cannot fit in the memory
@@ -357,7 +386,8 @@ class LatentMotionPipeline:
         videos = len(trajectory)
         per_video_noise = noise_maps(self.backend, videos, noise, seed=seed if content_seed is None else content_seed)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
-            return render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
+            videos = render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
+        return videos.clamp(-1, 1)  # the promised range, whatever the backend returns
 
     def _check_memory(self, n_videos: int, n_frames: int, interpolation: int) -> None:
         """Refuse videos whose frames and codes cannot fit in the memory the device has available."""

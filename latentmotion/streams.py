@@ -2,6 +2,7 @@
 
     rng = stream_generator(seed, Stream.CONTENT)           # content codes of `generate`
     rng = stream_generator(seed, Stream.CLIPS, index=epoch) # one stream per epoch of the sampler
+    rngs = stream_generators(seed, Stream.MOTION, n_videos)  # one stream per generated video
 
 Each stream is a CPU `torch.Generator` seeded from `numpy.random.SeedSequence([seed, stream + index])`,
 so different streams of one seed are uncorrelated and a stream never depends on how many numbers
@@ -46,6 +47,28 @@ def stream_generator(seed: int, stream: Stream, *, index: int = 0) -> torch.Gene
     check_seed(seed)
     state = np.random.SeedSequence([seed, int(stream) + index]).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+def stream_generators(seed: int, stream: Stream, count: int) -> list[torch.Generator]:
+    """One CPU generator per member of a stream (one per video), each independent of `count`.
+
+    Generator `i` is seeded from the `i`-th child of `numpy.random.SeedSequence([seed, stream])`,
+    so the first videos draw the same numbers however many videos are drawn.
+
+    Args:
+        seed: The user's seed, >= 0.
+        stream: What the streams draw.
+        count: How many generators.
+
+    Returns:
+        `count` seeded `torch.Generator`s.
+
+    Raises:
+        ConfigError: `seed` is not an integer >= 0.
+    """
+    check_seed(seed)
+    children = np.random.SeedSequence([seed, int(stream)]).spawn(count)
+    return [torch.Generator().manual_seed(int(child.generate_state(1, dtype=np.uint64)[0]) & 0x7FFF_FFFF_FFFF_FFFF) for child in children]
 
 
 def check_seed(seed: int, *, name: str = "seed") -> None:

@@ -58,7 +58,7 @@ PIPELINE_DIR = "pipeline"
 PREVIEW_DIR = "previews"
 CHECKPOINT_FORMAT = 2
 # Options that may change between an interrupted run and its resumption.
-RESUMABLE_CHANGES = frozenset({"run.steps", "run.checkpoint_every", "run.log_every", "run.preview_every", "run.device", "data.num_workers"})
+RESUMABLE_CHANGES = frozenset({"run.steps", "run.epochs", "run.checkpoint_every", "run.log_every", "run.preview_every", "run.device", "data.num_workers"})
 
 
 def resize_clips(clips: torch.Tensor, size: int) -> torch.Tensor:
@@ -201,6 +201,10 @@ class Trainer:
             items are `[T, 3, d, d]` clips in `[-1, 1]`.
         resume: Continue from `out_dir`'s checkpoint (an error if there is none).
         progress: Show a progress bar on stderr.
+
+    Attributes:
+        total_steps: The run's length in iterations: `run.steps`, or `run.epochs` passes over the
+            dataset's videos ([RunOptions.iterations][latentmotion.config.RunOptions.iterations]).
     """
 
     def __init__(
@@ -256,6 +260,7 @@ class Trainer:
             lower="data.batch_size, data.n_frames or the backend's resolution",
         )
         self._clip_dataset = SeededClips(dataset if dataset is not None else self._dataset())
+        self.total_steps = config.run.iterations(len(self._clip_dataset), config.data.batch_size)
         self.mode = MODES[config.mode](config, resolution=self.d_resolution)
         self.basis = self._basis(basis, resume)
         with torch.random.fork_rng(devices=[]):  # initial weights depend on the seed only
@@ -477,7 +482,7 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------
 
     def train(self) -> LatentMotionPipeline:
-        """Run until `config.run.steps` iterations, checkpointing and logging on the way.
+        """Run until `total_steps` iterations (`run.steps`, or `run.epochs` passes over the videos), checkpointing and logging on the way.
 
         Returns:
             The trained pipeline (also saved to `out_dir/pipeline` by the main process).
@@ -490,8 +495,8 @@ class Trainer:
     def _train(self) -> LatentMotionPipeline:
         run = self.config.run
         clips = self._clips()
-        with progress_bar("training", total=run.steps, done=self.step, enabled=self.progress and self.dist.is_main) as advance:
-            while self.step < run.steps:
+        with progress_bar("training", total=self.total_steps, done=self.step, enabled=self.progress and self.dist.is_main) as advance:
+            while self.step < self.total_steps:
                 started = time.perf_counter()
                 try:
                     real = next(clips)
@@ -502,11 +507,11 @@ class Trainer:
                 record = {key: sum(r[key] for r in g_records) / len(g_records) for key in g_records[0]}
                 record.update(self.discriminator_step(real))
                 self.step += 1
-                if self.dist.is_main and (self.step % run.log_every == 0 or self.step == run.steps):
+                if self.dist.is_main and (self.step % run.log_every == 0 or self.step == self.total_steps):
                     self.folder.append_log({"step": self.step, **record, "seconds": time.perf_counter() - started})
                 if run.preview_every and self.step % run.preview_every == 0 and self.dist.is_main:
                     self.write_preview()
-                if self.step % run.checkpoint_every == 0 or self.step == run.steps:
+                if self.step % run.checkpoint_every == 0 or self.step == self.total_steps:
                     self.save_checkpoint()
                 advance(note=" ".join(f"{key} {value:.3f}" for key, value in record.items() if key in ("g/total", "d/video")))
         pipeline = self.pipeline()
@@ -607,10 +612,11 @@ class Trainer:
             self.step, self.clips_seen = int(state["step"]), int(state["clips_seen"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise CheckpointError(f"checkpoint {path} does not fit this run's networks: {type(error).__name__}: {error}") from error
-        if self.step > self.config.run.steps:
+        if self.step > self.total_steps:
+            run = self.config.run
+            length = f"run.epochs={run.epochs} ({self.total_steps} iterations)" if run.epochs is not None else f"run.steps={self.total_steps}"
             raise ConfigError(
-                f"the run in {str(self.out_dir)!r} is already at iteration {self.step}, past run.steps={self.config.run.steps}; "
-                "set a larger run.steps to train further"
+                f"the run in {str(self.out_dir)!r} is already at iteration {self.step}, past {length}; set a larger run.steps or run.epochs to train further"
             )
         if self.dist.is_main:
             self.folder.truncate_log(step=self.step)

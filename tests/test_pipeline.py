@@ -19,9 +19,10 @@ from latentmotion.errors import (
     UnknownPipelineError,
 )
 from latentmotion.hookspecs import hookimpl
-from latentmotion.motion import MotionConfig, MotionGenerator
+from latentmotion.motion import MotionConfig, MotionGenerator, MotionOutput
 from latentmotion.pipeline import (
     LatentMotionPipeline,
+    draw_motion_noise,
     interpolate_trajectory,
     resolve_pipeline_folder,
 )
@@ -66,6 +67,37 @@ def test_caller_supplied_content_and_motion_noise(pipeline):
     assert torch.allclose(trajectory, expected)
     with pytest.raises(ShapeError):
         pipeline.trajectories(content=torch.zeros(2, 7))
+
+
+def test_more_frames_of_the_same_seed_extend_the_same_videos(pipeline):
+    short, long = pipeline.trajectories(3, 16, seed=4), pipeline.trajectories(3, 32, seed=4)
+    assert torch.equal(long[:, :16], short)  # every video, not only the first
+    assert torch.allclose(pipeline.generate(3, 32, seed=4)[:, :16], pipeline.generate(3, 16, seed=4), atol=1e-6)
+    assert torch.equal(draw_motion_noise(4, 4, 9, 8)[:2], draw_motion_noise(4, 2, 9, 8))  # and more videos keep the first ones
+    assert not torch.equal(draw_motion_noise(4, 2, 9, 8), draw_motion_noise(5, 2, 9, 8))
+    assert draw_motion_noise(4, 2, 1, 8).shape == (2, 0, 8)
+
+
+def test_caller_motion_noise_is_moved_to_the_pipeline_device(pipeline, monkeypatch):
+    seen = {}
+
+    def motion(content, n_frames, eps=None, **options):
+        seen["content"], seen["eps"] = content.device, eps.device
+        return MotionOutput(content[:, None].expand(-1, n_frames, -1), eps, eps, eps)
+
+    monkeypatch.setattr(LatentMotionPipeline, "device", property(lambda self: torch.device("meta")))  # a device the noise is not on
+    monkeypatch.setattr(pipeline, "motion", motion)
+    pipeline.trajectories(content=pipeline.backend.sample_latents(2), n_frames=3, motion_noise=torch.randn(2, 2, 8))
+    assert seen == {"content": torch.device("meta"), "eps": torch.device("meta")}
+
+
+def test_generate_clamps_what_a_backend_returns_to_the_promised_range(pipeline, monkeypatch):
+    synthesize = pipeline.backend.synthesize
+    monkeypatch.setattr(pipeline.backend, "synthesize", lambda codes, noise=None: 5 * synthesize(codes, noise=noise))  # a backend past [-1, 1]
+    videos = pipeline.generate(2, 3, seed=0)
+    assert videos.min() == -1 and videos.max() == 1
+    frames = pipeline(2, 3, seed=0).frames
+    assert frames.min() == 0 and frames.max() == 1
 
 
 def test_interpolation_inserts_evenly_spaced_codes():
