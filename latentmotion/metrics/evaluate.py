@@ -1,0 +1,188 @@
+"""Evaluate a pipeline against a folder of real videos: FVD16, FVD128, ACD, each with its protocol.
+
+    from latentmotion.metrics import evaluate
+    figures = evaluate(pipeline, "data/", metrics=["fvd16", "acd"], detector="i3d.safetensors")
+    figures["fvd16"].value, figures["fvd16"].protocol
+
+The CLI's `latentmotion evaluate` calls [evaluate][latentmotion.metrics.evaluate.evaluate].
+Every input is checked before any feature is computed: the metric names, the detector's weights,
+the number and length of the real videos.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from latentmotion.errors import ConfigError
+from latentmotion.metrics.acd import Embedding, Pairs, acd
+from latentmotion.metrics.cache import FeatureCache
+from latentmotion.metrics.frechet import statistics_distance
+from latentmotion.metrics.fvd import (
+    DETECTOR_SIZE,
+    accumulate,
+    clips_per_batch,
+    generated_clips,
+    real_clips,
+    select_real_videos,
+)
+from latentmotion.metrics.i3d import LoadedDetector, load_i3d
+from latentmotion.metrics.protocol import FVD_CLIPS, STYLEGAN_V_VIDEOS, Figure, Protocol
+from latentmotion.progress import progress_bar
+
+if TYPE_CHECKING:
+    from latentmotion.pipeline import LatentMotionPipeline
+
+METRICS = (*FVD_CLIPS, "acd", "fid")
+"""Metric names [evaluate][latentmotion.metrics.evaluate.evaluate] knows."""
+
+FID_UNAVAILABLE = (
+    "fid is not available yet: the FID Inception network needs torchvision through torch-fidelity or torchmetrics, "
+    "which latentmotion does not depend on (see docs/evaluation.md); use fvd16, fvd128, fvd128-subsample8 or acd"
+)
+
+ACD_FRAMES = 16
+"""Frames per clip of the ACD (MoCoGAN-HD's videos)."""
+
+
+def evaluate(
+    pipeline: LatentMotionPipeline,
+    data: str | os.PathLike[str],
+    *,
+    metrics: Sequence[str] = ("fvd16",),  # names from METRICS
+    detector: str | os.PathLike[str] | LoadedDetector | None = None,  # I3D weights: file, folder, Hub repo or loaded
+    n_videos: int = STYLEGAN_V_VIDEOS,  # real and generated videos, one clip each
+    seed: int = 0,  # real clip starts and generated videos
+    resize_real: bool = False,  # resize real frames of another size instead of refusing them
+    cache: FeatureCache | None = None,  # real-feature cache; None: no cache
+    device: torch.device | str | None = None,  # where the detector runs (default: the pipeline's device)
+    detector_size: int = DETECTOR_SIZE,  # side of the detector's frames
+    acd_pairs: Pairs = "all",  # frame pairs of the ACD
+    acd_embedding: Embedding | None = None,  # image-embedding network of the ACD; None: mean colour
+    progress: bool = False,  # progress bars on stderr
+) -> dict[str, Figure]:
+    """Compute figures of a pipeline's videos against real ones, each with its protocol.
+
+    Args:
+        pipeline: The generator evaluated.
+        data: Folder of real videos (video files or folders of frames).
+        metrics: Figures to compute: `fvd16`, `fvd128`, `fvd128-subsample8`, `acd`.
+        detector: The I3D weights (FVD only): a safetensors or piergiaj state-dict file, a folder
+            or Hub repo holding one, or an already loaded detector.
+        n_videos: Videos of each set (StyleGAN-V: 2,048).
+        seed: Seed of the real clips' starts and of the generated videos.
+        resize_real: Centre-crop and resize real frames whose size differs from the pipeline's
+            resolution (else they are refused).
+        cache: Where real-data features are kept between evaluations; None computes them afresh.
+        device: Where the detector runs.
+        detector_size: Side of the frames the detector sees (224 for the real protocol; smaller
+            only for tests).
+        acd_pairs: `"all"` or `"consecutive"` frames for the ACD.
+        acd_embedding: An image-embedding network for the ACD (default: mean colour).
+        progress: Show progress bars on stderr.
+
+    Returns:
+        Each metric's [Figure][latentmotion.metrics.protocol.Figure], by name.
+
+    Raises:
+        ConfigError: An unknown or unavailable metric, no detector for FVD, or a pipeline of
+            another resolution than the protocol's.
+        CheckpointError: The detector's weights are missing, corrupt or of another architecture.
+        DatasetError: Too few real videos long enough, unreadable frames, or real frames of
+            another size.
+    """
+    metrics = list(dict.fromkeys(metrics))
+    unknown = [name for name in metrics if name not in METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metric {', '.join(map(repr, unknown))}; choose from {', '.join(METRICS)}")
+    if not metrics:
+        raise ConfigError(f"no metric asked for; choose from {', '.join(METRICS)}")
+    if "fid" in metrics:
+        raise ConfigError(FID_UNAVAILABLE)
+    if n_videos < 2:
+        raise ConfigError(f"n_videos must be at least 2 (a covariance needs two), got {n_videos}")
+    fvds = [name for name in metrics if name in FVD_CLIPS]
+    loaded: LoadedDetector | None = None
+    if fvds:
+        if detector is None:
+            raise ConfigError("FVD needs the I3D detector's weights: pass detector= (the CLI's --detector); see docs/evaluation.md")
+        loaded = detector if isinstance(detector, LoadedDetector) else load_i3d(detector)
+    device = torch.device(device) if device is not None else pipeline.device
+    resolution = pipeline.backend.resolution
+    protocols = {
+        name: Protocol(
+            metric=name,
+            detector=loaded.name,
+            detector_sha256=loaded.sha256,
+            n_videos=n_videos,
+            n_frames=FVD_CLIPS[name][0],
+            stride=FVD_CLIPS[name][1],
+            resolution=resolution,
+            seed=seed,
+            detector_size=detector_size,
+        )
+        for name in fvds
+        if loaded is not None
+    }
+    if "acd" in metrics:
+        protocols["acd"] = Protocol(
+            metric="acd",
+            detector="mean-colour" if acd_embedding is None else getattr(acd_embedding, "name", type(acd_embedding).__name__),
+            detector_sha256=None,
+            n_videos=n_videos,
+            n_frames=ACD_FRAMES,
+            stride=1,
+            resolution=resolution,
+            seed=seed,
+        )
+    real_videos = {name: select_real_videos(data, protocol) for name, protocol in protocols.items()}  # every check before any work
+
+    figures: dict[str, Figure] = {}
+    for name in metrics:
+        protocol = protocols[name]
+        if name == "acd":
+            figures[name] = _acd_figure(pipeline, real_videos[name], protocol, embed=acd_embedding, pairs=acd_pairs, resize_real=resize_real, progress=progress)
+            continue
+        assert loaded is not None
+        network = loaded.network.to(device)
+        batch = clips_per_batch(protocol.n_frames)
+        real = cache.load(data, protocol) if cache is not None else None
+        cached = real is not None
+        if real is None:
+            with progress_bar(f"{name}: real clips", total=protocol.n_videos, enabled=progress) as advance:
+                real = accumulate(real_clips(real_videos[name], protocol, batch_size=batch, resize=resize_real), network, size=detector_size, device=device, advance=advance)
+            if cache is not None:
+                cache.save(data, protocol, real)
+        with progress_bar(f"{name}: generated clips", total=protocol.n_videos, enabled=progress) as advance:
+            fake = accumulate(generated_clips(pipeline, protocol, batch_size=batch), network, size=detector_size, device=device, advance=advance)
+        figures[name] = Figure(value=statistics_distance(fake, real), protocol=protocol, extra={"real_features_cached": cached, "data": str(Path(data))})
+    return figures
+
+
+def _acd_figure(
+    pipeline: LatentMotionPipeline,
+    videos: list,
+    protocol: Protocol,
+    *,
+    embed: Embedding | None,
+    pairs: Pairs,
+    resize_real: bool,
+    progress: bool,
+) -> Figure:
+    """The ACD of generated videos, with the real videos' ACD under the same protocol beside it."""
+    batch = 16
+    generated: list[torch.Tensor] = []
+    real: list[torch.Tensor] = []
+    with progress_bar("acd", total=2 * protocol.n_videos, enabled=progress) as advance:
+        for clips in generated_clips(pipeline, protocol, batch_size=batch):
+            generated.append(acd(clips, embed=embed, pairs=pairs))
+            advance(len(clips))
+        for clips in real_clips(videos, protocol, batch_size=batch, resize=resize_real):
+            floats = clips.float() / 127.5 - 1 if clips.dtype == torch.uint8 else clips
+            real.append(acd(floats, embed=embed, pairs=pairs))
+            advance(len(clips))
+    return Figure(value=float(torch.cat(generated).mean()), protocol=protocol, extra={"pairs": pairs, "real_value": float(torch.cat(real).mean())})
