@@ -25,6 +25,7 @@ from latentmotion.metrics.frechet import statistics_distance
 from latentmotion.metrics.fvd import (
     DETECTOR_SIZE,
     accumulate,
+    check_frame_sizes,
     clips_per_batch,
     generated_clips,
     real_clips,
@@ -140,6 +141,11 @@ def evaluate(
             seed=seed,
         )
     real_videos = {name: select_real_videos(data, protocol) for name, protocol in protocols.items()}  # every check before any work
+    if not resize_real:
+        checked = set()
+        for name, videos in real_videos.items():
+            check_frame_sizes([source for source in videos if source.path not in checked], protocols[name])
+            checked |= {source.path for source in videos}
 
     figures: dict[str, Figure] = {}
     for name in metrics:
@@ -153,11 +159,11 @@ def evaluate(
         real = cache.load(data, protocol) if cache is not None else None
         cached = real is not None
         if real is None:
-            with progress_bar(f"{name}: real clips", total=protocol.n_videos, enabled=progress) as advance:
+            with progress_bar(f"{name}: real clips", total=protocol.n_videos, enabled=progress, transient=True) as advance:
                 real = accumulate(real_clips(real_videos[name], protocol, batch_size=batch, resize=resize_real), network, size=detector_size, device=device, advance=advance)
             if cache is not None:
                 cache.save(data, protocol, real)
-        with progress_bar(f"{name}: generated clips", total=protocol.n_videos, enabled=progress) as advance:
+        with progress_bar(f"{name}: generated clips", total=protocol.n_videos, enabled=progress, transient=True) as advance:
             fake = accumulate(generated_clips(pipeline, protocol, batch_size=batch), network, size=detector_size, device=device, advance=advance)
         figures[name] = Figure(value=statistics_distance(fake, real), protocol=protocol, extra={"real_features_cached": cached, "data": str(Path(data))})
     return figures
@@ -177,7 +183,7 @@ def _acd_figure(
     batch = 16
     generated: list[torch.Tensor] = []
     real: list[torch.Tensor] = []
-    with progress_bar("acd", total=2 * protocol.n_videos, enabled=progress) as advance:
+    with progress_bar("acd", total=2 * protocol.n_videos, enabled=progress, transient=True) as advance:
         for clips in generated_clips(pipeline, protocol, batch_size=batch):
             generated.append(acd(clips, embed=embed, pairs=pairs))
             advance(len(clips))

@@ -150,6 +150,28 @@ def select_real_videos(folder: str | os.PathLike[str], protocol: Protocol) -> li
     return usable[: protocol.n_videos]
 
 
+def check_frame_sizes(videos: list[VideoSource], protocol: Protocol) -> None:
+    """Refuse real videos whose frames are not `resolution` x `resolution` (read one frame of each).
+
+    Args:
+        videos: The real videos.
+        protocol: The resolution.
+
+    Raises:
+        DatasetError: A video's first frame has another size, or cannot be read.
+    """
+    for source in videos:
+        _check_size(source, read_frames(source, [0]), protocol)
+
+
+def _check_size(source: VideoSource, pixels: torch.Tensor, protocol: Protocol) -> None:
+    if pixels.shape[-2:] != (protocol.resolution, protocol.resolution):
+        raise DatasetError(
+            f"real video {str(source.path)!r} has {pixels.shape[-1]}x{pixels.shape[-2]} frames, but the generated ones are "
+            f"{protocol.resolution}x{protocol.resolution}: resize the data to the generator's resolution, or pass --resize-real"
+        )
+
+
 def real_clips(
     videos: list[VideoSource],
     protocol: Protocol,
@@ -183,10 +205,7 @@ def real_clips(
         pixels = read_frames(source, indices)  # [T, 3, H, W] uint8
         if pixels.shape[-2:] != (protocol.resolution, protocol.resolution):
             if not resize:
-                raise DatasetError(
-                    f"real video {str(source.path)!r} has {pixels.shape[-1]}x{pixels.shape[-2]} frames, but the generated ones are "
-                    f"{protocol.resolution}x{protocol.resolution}: resize the data to the generator's resolution, or pass --resize-real"
-                )
+                _check_size(source, pixels, protocol)
             pixels = crop_and_resize(pixels, resolution=protocol.resolution)
         batch.append(pixels)
         if len(batch) == batch_size:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -354,12 +355,30 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError) as error:
             raise CheckpointError(f"{what} is corrupt or truncated ({type(error).__name__}: {error})") from None
+    if _is_torchscript(path):
+        raise CheckpointError(
+            f"{what} is a TorchScript program, which evaluation never loads (loading it runs its code): "
+            "convert it once with `latentmotion convert-i3d`, then pass the .safetensors it writes"
+        )
     state = load_weights_only(path, what=what)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
         raise CheckpointError(f"{what} is not a state dict (a dict of tensors by name)")
     return state
+
+
+def _is_torchscript(path: Path) -> bool:
+    """Whether a file is a TorchScript archive: a zip holding serialized code (`code/`) or `constants.pkl`."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any("/code/" in name or name.endswith("/constants.pkl") for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def network_from_state_dict(state: dict[str, torch.Tensor], *, what: str) -> InceptionI3d:
@@ -470,14 +489,16 @@ def convert_torchscript(
     if target.suffix != ".safetensors":
         raise ConfigError(f"the converted detector is written as safetensors: name it *.safetensors, not {target.name!r}")
     try:
-        scripted = torch.jit.load(str(source), map_location="cpu").eval()  # the one TorchScript load of latentmotion
+        with warnings.catch_warnings():  # torch deprecates TorchScript; converting old files away from it is the point
+            warnings.simplefilter("ignore", DeprecationWarning)
+            scripted = torch.jit.load(str(source), map_location="cpu").eval()  # the one TorchScript load of latentmotion
     except Exception as error:
-        raise CheckpointError(f"{str(source)!r} is not a TorchScript archive, or is truncated ({type(error).__name__}: {' '.join(str(error).split())[:200]})") from None
+        raise CheckpointError(f"{str(source)!r} is not a TorchScript archive, or is truncated ({type(error).__name__}: {' '.join(str(error).split()).split('. ')[0]})") from None
     theirs = {key: value for key, value in scripted.state_dict().items() if not key.endswith("num_batches_tracked")}
     state, matched_by = _match_tensors(theirs, what=f"TorchScript detector {str(source)!r}")
     network = network_from_state_dict(state, what=f"the tensors of TorchScript detector {str(source)!r}")
     clip = torch.rand(2, 3, check_frames, check_size, check_size, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    with torch.no_grad():
+    with torch.no_grad(), torch.jit.optimized_execution(False):  # run once: optimising the graph costs more
         arguments = [argument.name for argument in scripted.forward.schema.arguments]
         if "return_features" in arguments:
             expected = scripted(clip, rescale=False, resize=False, return_features=True)
