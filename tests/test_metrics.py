@@ -342,7 +342,7 @@ def test_colour_acd_all_pairs_and_consecutive():
 def test_embedding_acd_uses_the_network_given():
     videos = torch.zeros(1, 2, 3, 4, 4)
     videos[0, 1] = 0.5
-    embed = lambda frames: frames.flatten(1)[:, :2] * 10  # noqa: E731
+    embed = lambda frames: frames.flatten(1)[:, :2] * 10
     assert acd_module.acd(videos, embed=embed).item() == pytest.approx((2 * 25.0) ** 0.5)
     with pytest.raises(ConfigError, match="pairs"):
         acd_module.acd(videos, pairs="some")
@@ -454,7 +454,7 @@ def test_cli_evaluate_prints_figures_with_their_protocol(pipeline_dir, data, saf
 
 def test_cli_convert_i3d_then_evaluate(network, pipeline_dir, data, tmp_path, monkeypatch):
     script = traced_with_stylegan_v_call(network, tmp_path)
-    import latentmotion.metrics.i3d as i3d
+    from latentmotion.metrics import i3d
 
     original = i3d.convert_torchscript
     monkeypatch.setattr(i3d, "convert_torchscript", lambda source, target: original(source, target, check_frames=8, check_size=SIZE))
