@@ -488,3 +488,11 @@ def test_cli_evaluate_bad_input(pipeline_dir, data, network, safetensors_file, p
     garbage.write_bytes(b"nothing")
     assert_user_error(invoke("convert-i3d", garbage, "-o", tmp_path / "out.safetensors"), "not a TorchScript archive")
     assert zipfile.is_zipfile(script)
+
+
+def test_every_real_video_is_checked_before_any_feature_is_computed(pipeline, tmp_path, safetensors_file, monkeypatch):
+    root = write_frame_videos(tmp_path / "data", n_videos=3, n_frames=16, side=16)
+    write_frame_videos(tmp_path / "data" / "z", n_videos=1, n_frames=16, side=8)  # the last video, in natural order
+    monkeypatch.setattr(evaluate_module, "accumulate", lambda *args, **kwargs: pytest.fail("features were computed"))
+    with pytest.raises(DatasetError, match="8x8 frames"):
+        evaluate_module.evaluate(pipeline, root, metrics=["fvd16"], detector=safetensors_file, n_videos=4, detector_size=SIZE)
