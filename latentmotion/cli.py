@@ -492,10 +492,14 @@ def convert_i3d(
         "sha256": done.sha256,
         "matched_by": done.matched_by,
         "max_difference": done.max_difference,
+        "is_stylegan_v_detector": done.is_stylegan_v_detector,
     }
     lines = [
         f"loaded the TorchScript program {done.source} (its code ran here, once) and copied its weights into latentmotion's I3D",
         f"wrote {done.target} (sha256 {done.sha256}); its features match the TorchScript's within {done.max_difference:.2g}",
+        "the source is StyleGAN-V's detector (its sha256 is the known one)"
+        if done.is_stylegan_v_detector
+        else "the source's sha256 is not that of StyleGAN-V's i3d_torchscript.pt: its FVDs will not compare with StyleGAN-V's",
         f"evaluate with: latentmotion evaluate PIPELINE --data FOLDER --detector {done.target}",
     ]
     _report(result, json_output, lines)

@@ -294,6 +294,11 @@ class LoadedDetector:
     path: Path
 
 
+STYLEGAN_V_TORCHSCRIPT_SHA256 = "bec6519f66ea534e953026b4ae2c65553c17bf105611c746d904657e5860a5e2"
+"""sha256 of StyleGAN-V's `i3d_torchscript.pt` (51,235,320 bytes) as third-party mirrors store it; not
+checked against the original download. [convert_torchscript][latentmotion.metrics.i3d.convert_torchscript]
+reports whether a file matches it."""
+
 WEIGHT_NAMES = ("i3d.safetensors", "rgb_imagenet.pt")
 """File names looked for in a folder or Hub repo given as the detector, in this order."""
 
@@ -434,6 +439,8 @@ class Conversion:
             or `"order"` (matched one to one in order, every shape checked).
         max_difference: Largest absolute difference between the TorchScript's features and ours on
             a check clip.
+        is_stylegan_v_detector: Whether the source's sha256 is
+            [STYLEGAN_V_TORCHSCRIPT_SHA256][latentmotion.metrics.i3d.STYLEGAN_V_TORCHSCRIPT_SHA256].
     """
 
     source: Path
@@ -442,6 +449,7 @@ class Conversion:
     sha256: str
     matched_by: str
     max_difference: float
+    is_stylegan_v_detector: bool
 
 
 def convert_torchscript(
@@ -518,7 +526,10 @@ def convert_torchscript(
     tensors = {key: value.detach().contiguous() for key, value in network.state_dict().items()}
     with atomic_path(target) as temp:
         save_file(tensors, str(temp), metadata={"format": "pt", "converted_from": source.name, "source_sha256": source_sha256})
-    return Conversion(source=source, source_sha256=source_sha256, target=target, sha256=sha256_file(target), matched_by=matched_by, max_difference=difference)
+    return Conversion(
+        source=source, source_sha256=source_sha256, target=target, sha256=sha256_file(target), matched_by=matched_by, max_difference=difference,
+        is_stylegan_v_detector=source_sha256 == STYLEGAN_V_TORCHSCRIPT_SHA256,
+    )
 
 
 def _match_tensors(theirs: dict[str, torch.Tensor], *, what: str) -> tuple[dict[str, torch.Tensor], str]:
