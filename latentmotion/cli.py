@@ -409,11 +409,15 @@ def evaluate(
     data: Annotated[Path, typer.Option("--data", "-d", help="Folder of real videos (video files or folders of frames).")],
     metric: Annotated[
         list[str] | None,
-        typer.Option("--metric", "-m", help="fvd16, fvd128, fvd128-subsample8 or acd; repeatable (default: fvd16)."),
+        typer.Option("--metric", "-m", help="fvd16, fvd128, fvd128-subsample8, fid or acd; repeatable (default: fvd16)."),
     ] = None,
     detector: Annotated[
         str | None,
         typer.Option(help="I3D weights for FVD: a .safetensors (see `convert-i3d`) or piergiaj rgb_imagenet.pt file, a folder, or a Hub repo id."),
+    ] = None,
+    inception: Annotated[
+        str | None,
+        typer.Option(help="FID Inception weights: a .safetensors or pytorch-fid pt_inception-2015-12-05-6726825d.pth file, a folder, or a Hub repo id."),
     ] = None,
     n_videos: Annotated[int, typer.Option("--n-videos", "-n", min=2, help="Real and generated videos, one clip each (StyleGAN-V: 2048).")] = 2048,
     seed: Annotated[int, typer.Option(help="Seed of the real clips' starts and of the generated videos.")] = 0,
@@ -422,17 +426,20 @@ def evaluate(
     cache_dir: Annotated[Path | None, typer.Option(help="Cache folder (default: $LATENTMOTION_CACHE/metrics or ~/.cache/latentmotion/metrics).")] = None,
     acd_pairs: Annotated[AcdPairs, typer.Option(help="Frame pairs of the ACD.")] = AcdPairs.all,
     detector_size: Annotated[int, typer.Option(min=8, hidden=True, help="Side of the detector's frames (224; smaller for tests only).")] = 224,
+    inception_size: Annotated[int, typer.Option(min=8, hidden=True, help="Side of the FID network's frames (299; smaller for tests only).")] = 299,
     revision: RevisionOption = None,
     device: DeviceOption = Device.auto,
     json_output: JsonOption = False,
 ) -> None:
-    """Evaluate a pipeline against real videos: FVD as StyleGAN-V computes it, and ACD, each with its protocol.
+    """Evaluate a pipeline against real videos: FVD as StyleGAN-V computes it, FID on frames and ACD, each with its protocol.
 
-    FID on frames is not available yet (docs/evaluation.md says why).
+    Weights are read as plain tensors, never as code; the protocol of every figure (detector file
+    and sha256, videos, frames, stride, resolution, seed) is printed with it.
     """
     from latentmotion.metrics.cache import FeatureCache
     from latentmotion.metrics.evaluate import evaluate as run_evaluation
     from latentmotion.metrics.i3d import load_i3d
+    from latentmotion.metrics.inception import load_inception
     from latentmotion.streams import check_seed
 
     check_seed(seed, name="--seed")
@@ -443,17 +450,23 @@ def evaluate(
     if detector is not None:
         with progress_bar(f"loading detector {detector}", transient=True):
             loaded_detector = load_i3d(detector)
+    loaded_inception = None
+    if inception is not None:
+        with progress_bar(f"loading FID network {inception}", transient=True):
+            loaded_inception = load_inception(inception)
     loaded = _load_pipeline(pipeline, revision=revision, device=device)
     figures = run_evaluation(
         loaded,
         data,
         metrics=metrics,
         detector=loaded_detector,
+        inception=loaded_inception,
         n_videos=n_videos,
         seed=seed,
         resize_real=resize_real,
         cache=FeatureCache(cache_dir) if cache else None,
         detector_size=detector_size,
+        inception_size=inception_size,
         acd_pairs=acd_pairs.value,
         progress=True,
     )

@@ -23,6 +23,7 @@ from latentmotion.metrics.cache import FeatureCache
 from latentmotion.metrics.frechet import FeatureStatistics, frechet_distance, statistics_distance
 from latentmotion.metrics.fvd import preprocess, real_clips, select_real_videos
 from latentmotion.metrics.i3d import I3DConfig, InceptionI3d, convert_torchscript, load_i3d, sha256_file
+from latentmotion.metrics.inception import FIDInception, InceptionConfig, load_inception
 from latentmotion.metrics.protocol import Protocol
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline
@@ -187,8 +188,13 @@ def traced_with_stylegan_v_call(network, tmp_path, name="i3d_torchscript.pt"):
     return path
 
 
-def test_a_torchscript_detector_converts_to_the_same_features(network, tmp_path):
-    path = traced_with_stylegan_v_call(network, tmp_path)
+@pytest.fixture(scope="module")
+def torchscript_file(network, tmp_path_factory):
+    return traced_with_stylegan_v_call(network, tmp_path_factory.mktemp("torchscript"))
+
+
+def test_a_torchscript_detector_converts_to_the_same_features(network, torchscript_file, tmp_path):
+    path = torchscript_file
     done = convert_torchscript(path, tmp_path / "i3d.safetensors", check_frames=8, check_size=SIZE)
     assert done.matched_by == "name" and done.max_difference < 1e-5
     loaded = load_i3d(tmp_path / "i3d.safetensors")
@@ -225,8 +231,8 @@ def test_conversion_refuses_a_network_that_computes_other_features(network, tmp_
     assert not (tmp_path / "i3d.safetensors").exists()
 
 
-def test_a_torchscript_file_is_never_loaded_as_weights(network, tmp_path, monkeypatch):
-    path = traced_with_stylegan_v_call(network, tmp_path)
+def test_a_torchscript_file_is_never_loaded_as_weights(torchscript_file, monkeypatch):
+    path = torchscript_file
     monkeypatch.setattr(torch.jit, "load", lambda *args, **kwargs: pytest.fail("a TorchScript file was loaded"))
     with pytest.raises(CheckpointError, match="convert-i3d"):
         load_i3d(path)
@@ -258,6 +264,69 @@ def test_truncated_weight_files(piergiaj_file, safetensors_file, tmp_path, name)
     path.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
         load_i3d(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# The FID Inception network
+
+INCEPTION_SIZE = 75  # the smallest input the network takes (299 in the protocol)
+
+
+@pytest.fixture(scope="module")
+def inception_file(tmp_path_factory):
+    """A small FID Inception with random weights, saved as pytorch-fid saves its state dict (AuxLogits left out)."""
+    torch.manual_seed(1)
+    network = FIDInception(InceptionConfig(width=1 / 16)).eval()
+    path = tmp_path_factory.mktemp("inception") / "pt_inception-2015-12-05-6726825d.pth"
+    torch.save(network.state_dict(), path)
+    return path
+
+
+def test_the_full_fid_network_has_the_pytorch_fid_layout():
+    state = FIDInception().state_dict()
+    assert state["Conv2d_1a_3x3.conv.weight"].shape == (32, 3, 3, 3)
+    assert state["Mixed_6e.branch7x7dbl_5.conv.weight"].shape == (192, 192, 1, 7)
+    assert state["Mixed_7c.branch3x3dbl_3b.conv.weight"].shape == (384, 384, 3, 1)
+    assert state["fc.weight"].shape == (1008, 2048)
+    parameters = sum(value.numel() for key, value in state.items() if "running" not in key and not key.endswith("num_batches_tracked"))
+    assert parameters == 23_834_568 + 8 * 2048 + 8  # torchvision's Inception-v3 without AuxLogits, with 1,008 classes
+
+
+def test_the_fid_variant_pools_as_the_tensorflow_graph_does():
+    from latentmotion.metrics.inception import _average_pool
+
+    assert torch.equal(_average_pool(torch.ones(1, 1, 4, 4)), torch.ones(1, 1, 4, 4))  # padding left out of the average
+    network = FIDInception(InceptionConfig(width=1 / 32))
+    assert network.Mixed_7c.max_pool and not network.Mixed_7b.max_pool
+
+
+def test_fid_weights_load_from_a_state_dict_and_from_safetensors(inception_file, tmp_path):
+    network = torch.load(inception_file, weights_only=True)
+    as_safetensors = tmp_path / "inception.safetensors"
+    save_file({key: value.contiguous() for key, value in network.items()}, str(as_safetensors))
+    with_aux = tmp_path / "aux.pth"
+    torch.save({**network, "AuxLogits.fc.weight": torch.zeros(1008, 768)}, with_aux)  # a torchvision-style file: ignored
+    frames = torch.rand(3, 3, INCEPTION_SIZE, INCEPTION_SIZE, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    features = [load_inception(path).network(frames) for path in (inception_file, as_safetensors, with_aux)]
+    assert features[0].shape == (3, 128)
+    assert torch.equal(features[0], features[1]) and torch.equal(features[0], features[2])
+    assert load_inception(inception_file).sha256 == sha256_file(inception_file)
+
+
+def test_fid_network_of_another_architecture_is_refused(network, inception_file, tmp_path):
+    state = torch.load(inception_file, weights_only=True)
+    del state["Mixed_6c.branch_pool.conv.weight"]
+    path = tmp_path / "missing.pth"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="1 tensors missing"):
+        load_inception(path)
+    with pytest.raises(CheckpointError, match="not FID Inception weights"):
+        load_inception(_save(network.state_dict(), tmp_path / "i3d.pt"))
+
+
+def _save(state, path):
+    torch.save(state, path)
+    return path
 
 
 # ----------------------------------------------------------------------------------------------
@@ -366,8 +435,11 @@ def data(tmp_path_factory):
     return write_frame_videos(tmp_path_factory.mktemp("data") / "videos", n_videos=4, n_frames=17, side=16)
 
 
-def test_evaluate_records_the_protocol_of_every_figure(pipeline, data, safetensors_file):
-    figures = evaluate_module.evaluate(pipeline, data, metrics=["fvd16", "acd"], detector=safetensors_file, n_videos=3, seed=5, detector_size=SIZE)
+def test_evaluate_records_the_protocol_of_every_figure(pipeline, data, safetensors_file, inception_file):
+    figures = evaluate_module.evaluate(
+        pipeline, data, metrics=["fvd16", "fid", "acd"], detector=safetensors_file, inception=inception_file,
+        n_videos=3, seed=5, detector_size=SIZE, inception_size=INCEPTION_SIZE,
+    )  # fmt: skip
     fvd = figures["fvd16"]
     assert fvd.value > 0 and np.isfinite(fvd.value)
     assert fvd.protocol == Protocol(
@@ -375,6 +447,11 @@ def test_evaluate_records_the_protocol_of_every_figure(pipeline, data, safetenso
         n_videos=3, n_frames=16, stride=1, resolution=16, seed=5, detector_size=SIZE,
     )  # fmt: skip
     assert fvd.to_dict()["real_features_cached"] is False
+    fid = figures["fid"]
+    assert fid.value > 0 and fid.protocol == Protocol(
+        metric="fid", detector=inception_file.name, detector_sha256=sha256_file(inception_file),
+        n_videos=3, n_frames=16, stride=1, resolution=16, seed=5, detector_size=INCEPTION_SIZE,
+    )  # fmt: skip
     acd = figures["acd"]
     assert (acd.protocol.detector, acd.protocol.detector_sha256, acd.protocol.n_frames) == ("mean-colour", None, 16)
     assert acd.value >= 0 and acd.extra["real_value"] > 0 and acd.extra["pairs"] == "all"
@@ -409,8 +486,8 @@ def test_cache_key_follows_every_real_data_field(data):
     assert cache.key(data, protocol(metric="fvd128")) == cache.key(data, base)  # the name alone changes nothing
 
 
-def test_fid_and_unknown_metrics_are_refused(pipeline, data):
-    with pytest.raises(ConfigError, match="fid is not available"):
+def test_unknown_metrics_and_missing_networks_are_refused(pipeline, data):
+    with pytest.raises(ConfigError, match="FID needs the Inception"):
         evaluate_module.evaluate(pipeline, data, metrics=["fid"])
     with pytest.raises(ConfigError, match="unknown metric 'is'"):
         evaluate_module.evaluate(pipeline, data, metrics=["is"])
@@ -440,20 +517,21 @@ def pipeline_dir(pipeline, tmp_path_factory):
     return pipeline.save_pretrained(tmp_path_factory.mktemp("pipeline"))
 
 
-def test_cli_evaluate_prints_figures_with_their_protocol(pipeline_dir, data, safetensors_file, tmp_path):
-    args = ["evaluate", pipeline_dir, "--data", data, "--metric", "fvd16", "--metric", "acd", "--detector", safetensors_file]
-    args += ["-n", 3, "--detector-size", SIZE, "--cache-dir", tmp_path / "cache", "--device", "cpu"]
+def test_cli_evaluate_prints_figures_with_their_protocol(pipeline_dir, data, safetensors_file, inception_file, tmp_path):
+    args = ["evaluate", pipeline_dir, "--data", data, "--metric", "fvd16", "--metric", "acd", "--metric", "fid", "--detector", safetensors_file]
+    args += ["--inception", inception_file, "-n", 3, "--detector-size", SIZE, "--inception-size", INCEPTION_SIZE, "--cache-dir", tmp_path / "cache", "--device", "cpu"]
     result = invoke(*args, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert set(report["figures"]) == {"fvd16", "acd"}
+    assert set(report["figures"]) == {"fvd16", "acd", "fid"}
+    assert report["figures"]["fid"]["protocol"]["detector_sha256"] == sha256_file(inception_file)
     assert report["figures"]["fvd16"]["protocol"]["detector_sha256"] == sha256_file(safetensors_file)
     again = invoke(*args)
     assert again.exit_code == 0 and again.stdout.startswith("fvd16") and "3 videos, 16 frames, stride 1, 16 px, seed 0" in again.stdout
 
 
-def test_cli_convert_i3d_then_evaluate(network, pipeline_dir, data, tmp_path, monkeypatch):
-    script = traced_with_stylegan_v_call(network, tmp_path)
+def test_cli_convert_i3d_then_evaluate(torchscript_file, pipeline_dir, data, tmp_path, monkeypatch):
+    script = torchscript_file
     from latentmotion.metrics import i3d
 
     original = i3d.convert_torchscript
@@ -468,7 +546,7 @@ def test_cli_convert_i3d_then_evaluate(network, pipeline_dir, data, tmp_path, mo
     assert evaluated.exit_code == 0, evaluated.output
 
 
-def test_cli_evaluate_bad_input(pipeline_dir, data, network, safetensors_file, piergiaj_file, tmp_path):
+def test_cli_evaluate_bad_input(pipeline_dir, data, torchscript_file, safetensors_file, piergiaj_file, tmp_path):
     common = ["--detector-size", SIZE, "--no-cache", "--device", "cpu"]
     wrong = tmp_path / "wrong.pt"
     torch.save(torch.nn.Conv3d(3, 4, 3).state_dict(), wrong)
@@ -480,9 +558,10 @@ def test_cli_evaluate_bad_input(pipeline_dir, data, network, safetensors_file, p
     assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "--detector", piergiaj_file, "-m", "fvd128", *common), "at least 128 frames")
     small = write_frame_videos(tmp_path / "small", n_videos=2, n_frames=16, side=8)
     assert_user_error(invoke("evaluate", pipeline_dir, "-d", small, "--detector", piergiaj_file, "-n", 2, *common), "8x8 frames", "16x16", "--resize-real")
-    assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "-m", "fid", *common), "fid is not available")
+    assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "-m", "fid", *common), "FID needs the Inception")
+    assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "-m", "fid", "--inception", piergiaj_file, *common), "not FID Inception weights")
     assert_user_error(invoke("evaluate", pipeline_dir, "-d", tmp_path / "nowhere", "--detector", piergiaj_file), "does not exist")
-    script = traced_with_stylegan_v_call(network, tmp_path)
+    script = torchscript_file
     assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "--detector", script, *common), "TorchScript", "convert-i3d")
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"nothing")

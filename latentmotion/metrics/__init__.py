@@ -1,7 +1,8 @@
-"""Video metrics with their protocols: FVD (StyleGAN-V's), ACD, and the Fréchet distance under both.
+"""Video metrics with their protocols: FVD (StyleGAN-V's), FID on frames, ACD, and the Fréchet distance.
 
 One concept per module: [frechet][latentmotion.metrics.frechet] (the distance and running
 statistics), [i3d][latentmotion.metrics.i3d] (the detector network and its weight files),
+[inception][latentmotion.metrics.inception] (the FID network and its weight files),
 [fvd][latentmotion.metrics.fvd] (clips and their preprocessing), [acd][latentmotion.metrics.acd],
 [protocol][latentmotion.metrics.protocol] (what every figure records),
 [cache][latentmotion.metrics.cache] (real-data features on disk) and
@@ -25,6 +26,8 @@ _EXPORTS = {
     "I3DConfig": "latentmotion.metrics.i3d",
     "load_i3d": "latentmotion.metrics.i3d",
     "convert_torchscript": "latentmotion.metrics.i3d",
+    "FIDInception": "latentmotion.metrics.inception",
+    "load_inception": "latentmotion.metrics.inception",
     "acd": "latentmotion.metrics.acd",
 }
 

@@ -1,4 +1,4 @@
-"""Evaluate a pipeline against a folder of real videos: FVD16, FVD128, ACD, each with its protocol.
+"""Evaluate a pipeline against a folder of real videos: FVD16, FVD128, FID, ACD, each with its protocol.
 
     from latentmotion.metrics import evaluate
     figures = evaluate(pipeline, "data/", metrics=["fvd16", "acd"], detector="i3d.safetensors")
@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
+from einops import rearrange
 
 from latentmotion.errors import ConfigError
 from latentmotion.metrics.acd import Embedding, Pairs, acd
@@ -28,10 +30,13 @@ from latentmotion.metrics.fvd import (
     check_frame_sizes,
     clips_per_batch,
     generated_clips,
+    preprocess,
     real_clips,
     select_real_videos,
 )
 from latentmotion.metrics.i3d import LoadedDetector, load_i3d
+from latentmotion.metrics.inception import INCEPTION_SIZE, LoadedInception, load_inception
+from latentmotion.metrics.inception import preprocess as inception_preprocess
 from latentmotion.metrics.protocol import FVD_CLIPS, STYLEGAN_V_VIDEOS, Figure, Protocol
 from latentmotion.progress import progress_bar
 
@@ -41,10 +46,11 @@ if TYPE_CHECKING:
 METRICS = (*FVD_CLIPS, "acd", "fid")
 """Metric names [evaluate][latentmotion.metrics.evaluate.evaluate] knows."""
 
-FID_UNAVAILABLE = (
-    "fid is not available yet: the FID Inception network needs torchvision through torch-fidelity or torchmetrics, "
-    "which latentmotion does not depend on (see docs/evaluation.md); use fvd16, fvd128, fvd128-subsample8 or acd"
-)
+FID_FRAMES = 16
+"""Frames per video of the FID: every frame of one 16-frame clip of each video."""
+
+FID_CLIPS_PER_BATCH = 4
+"""Clips whose frames go through the FID network at a time (64 frames)."""
 
 ACD_FRAMES = 16
 """Frames per clip of the ACD (MoCoGAN-HD's videos)."""
@@ -56,12 +62,14 @@ def evaluate(
     *,
     metrics: Sequence[str] = ("fvd16",),  # names from METRICS
     detector: str | os.PathLike[str] | LoadedDetector | None = None,  # I3D weights: file, folder, Hub repo or loaded
+    inception: str | os.PathLike[str] | LoadedInception | None = None,  # FID Inception weights: file, folder, Hub repo or loaded
     n_videos: int = STYLEGAN_V_VIDEOS,  # real and generated videos, one clip each
     seed: int = 0,  # real clip starts and generated videos
     resize_real: bool = False,  # resize real frames of another size instead of refusing them
     cache: FeatureCache | None = None,  # real-feature cache; None: no cache
     device: torch.device | str | None = None,  # where the detector runs (default: the pipeline's device)
     detector_size: int = DETECTOR_SIZE,  # side of the detector's frames
+    inception_size: int = INCEPTION_SIZE,  # side of the FID network's frames
     acd_pairs: Pairs = "all",  # frame pairs of the ACD
     acd_embedding: Embedding | None = None,  # image-embedding network of the ACD; None: mean colour
     progress: bool = False,  # progress bars on stderr
@@ -71,9 +79,12 @@ def evaluate(
     Args:
         pipeline: The generator evaluated.
         data: Folder of real videos (video files or folders of frames).
-        metrics: Figures to compute: `fvd16`, `fvd128`, `fvd128-subsample8`, `acd`.
+        metrics: Figures to compute: `fvd16`, `fvd128`, `fvd128-subsample8`, `fid`, `acd`.
         detector: The I3D weights (FVD only): a safetensors or piergiaj state-dict file, a folder
             or Hub repo holding one, or an already loaded detector.
+        inception: The FID Inception weights (FID only): a safetensors or pytorch-fid state-dict
+            file (`pt_inception-2015-12-05-6726825d.pth`), a folder or Hub repo holding one, or an
+            already loaded network.
         n_videos: Videos of each set (StyleGAN-V: 2,048).
         seed: Seed of the real clips' starts and of the generated videos.
         resize_real: Centre-crop and resize real frames whose size differs from the pipeline's
@@ -82,6 +93,7 @@ def evaluate(
         device: Where the detector runs.
         detector_size: Side of the frames the detector sees (224 for the real protocol; smaller
             only for tests).
+        inception_size: Side of the frames the FID network sees (299; smaller only for tests).
         acd_pairs: `"all"` or `"consecutive"` frames for the ACD.
         acd_embedding: An image-embedding network for the ACD (default: mean colour).
         progress: Show progress bars on stderr.
@@ -90,8 +102,8 @@ def evaluate(
         Each metric's [Figure][latentmotion.metrics.protocol.Figure], by name.
 
     Raises:
-        ConfigError: An unknown or unavailable metric, no detector for FVD, or a pipeline of
-            another resolution than the protocol's.
+        ConfigError: An unknown metric, no detector for FVD or network for FID, or a pipeline
+            of another resolution than the protocol's.
         CheckpointError: The detector's weights are missing, corrupt or of another architecture.
         DatasetError: Too few real videos long enough, unreadable frames, or real frames of
             another size.
@@ -102,8 +114,6 @@ def evaluate(
         raise ConfigError(f"unknown metric {', '.join(map(repr, unknown))}; choose from {', '.join(METRICS)}")
     if not metrics:
         raise ConfigError(f"no metric asked for; choose from {', '.join(METRICS)}")
-    if "fid" in metrics:
-        raise ConfigError(FID_UNAVAILABLE)
     if n_videos < 2:
         raise ConfigError(f"n_videos must be at least 2 (a covariance needs two), got {n_videos}")
     fvds = [name for name in metrics if name in FVD_CLIPS]
@@ -112,6 +122,11 @@ def evaluate(
         if detector is None:
             raise ConfigError("FVD needs the I3D detector's weights: pass detector= (the CLI's --detector); see docs/evaluation.md")
         loaded = detector if isinstance(detector, LoadedDetector) else load_i3d(detector)
+    fid_network: LoadedInception | None = None
+    if "fid" in metrics:
+        if inception is None:
+            raise ConfigError("FID needs the Inception network's weights: pass inception= (the CLI's --inception); see docs/evaluation.md")
+        fid_network = inception if isinstance(inception, LoadedInception) else load_inception(inception)
     device = torch.device(device) if device is not None else pipeline.device
     resolution = pipeline.backend.resolution
     protocols = {
@@ -129,6 +144,18 @@ def evaluate(
         for name in fvds
         if loaded is not None
     }
+    if fid_network is not None:
+        protocols["fid"] = Protocol(
+            metric="fid",
+            detector=fid_network.name,
+            detector_sha256=fid_network.sha256,
+            n_videos=n_videos,
+            n_frames=FID_FRAMES,
+            stride=1,
+            resolution=resolution,
+            seed=seed,
+            detector_size=inception_size,
+        )
     if "acd" in metrics:
         protocols["acd"] = Protocol(
             metric="acd",
@@ -153,20 +180,33 @@ def evaluate(
         if name == "acd":
             figures[name] = _acd_figure(pipeline, real_videos[name], protocol, embed=acd_embedding, pairs=acd_pairs, resize_real=resize_real, progress=progress)
             continue
-        assert loaded is not None
-        network = loaded.network.to(device)
-        batch = clips_per_batch(protocol.n_frames)
+        if name == "fid":
+            assert fid_network is not None
+            network = fid_network.network.to(device)
+            batch = FID_CLIPS_PER_BATCH
+            prepare = partial(_frames_for_inception, size=inception_size)
+        else:
+            assert loaded is not None
+            network = loaded.network.to(device)
+            batch = clips_per_batch(protocol.n_frames)
+            prepare = partial(preprocess, size=detector_size)
         real = cache.load(data, protocol) if cache is not None else None
         cached = real is not None
         if real is None:
             with progress_bar(f"{name}: real clips", total=protocol.n_videos, enabled=progress, transient=True) as advance:
-                real = accumulate(real_clips(real_videos[name], protocol, batch_size=batch, resize=resize_real), network, size=detector_size, device=device, advance=advance)
+                clips = real_clips(real_videos[name], protocol, batch_size=batch, resize=resize_real)
+                real = accumulate(clips, network, device=device, advance=advance, prepare=prepare)
             if cache is not None:
                 cache.save(data, protocol, real)
         with progress_bar(f"{name}: generated clips", total=protocol.n_videos, enabled=progress, transient=True) as advance:
-            fake = accumulate(generated_clips(pipeline, protocol, batch_size=batch), network, size=detector_size, device=device, advance=advance)
+            fake = accumulate(generated_clips(pipeline, protocol, batch_size=batch), network, device=device, advance=advance, prepare=prepare)
         figures[name] = Figure(value=statistics_distance(fake, real), protocol=protocol, extra={"real_features_cached": cached, "data": str(Path(data))})
     return figures
+
+
+def _frames_for_inception(clips: torch.Tensor, *, size: int) -> torch.Tensor:
+    """Every frame of a batch of clips, as the FID network takes them."""
+    return inception_preprocess(rearrange(clips, "b t c h w -> (b t) c h w"), size=size)
 
 
 def _acd_figure(

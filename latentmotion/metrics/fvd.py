@@ -95,22 +95,26 @@ def accumulate(
     size: int = DETECTOR_SIZE,  # side of the detector's frames
     device: torch.device | str = "cpu",  # where the detector runs
     advance: Advance | None = None,  # called with the clips of each batch done
+    prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,  # clips to the detector's input; default `preprocess`
 ) -> FeatureStatistics:
     """Feature statistics of clips streamed through a detector.
 
     Args:
         batches: `[B, T, 3, H, W]` clips, a batch at a time (see [preprocess][latentmotion.metrics.fvd.preprocess]).
-        detector: Maps `[B, 3, T, size, size]` in `[-1, 1]` to `[B, D]` features.
+        detector: Maps `[B, 3, T, size, size]` in `[-1, 1]` to `[B, D]` features (or whatever
+            `prepare` makes to `[N, D]`).
         size: Side of the detector's frames.
         device: Where the detector runs.
         advance: Progress callback, called with the number of clips after each batch.
+        prepare: Turns a batch of clips into the detector's input (default: FVD's
+            [preprocess][latentmotion.metrics.fvd.preprocess] at `size`).
 
     Returns:
         The running statistics of every clip's features.
     """
     statistics: FeatureStatistics | None = None
     for clips in batches:
-        features = detector(preprocess(clips, size=size).to(device))
+        features = detector((prepare(clips) if prepare is not None else preprocess(clips, size=size)).to(device))
         if statistics is None:
             statistics = FeatureStatistics(features.shape[1])
         statistics.update(features)
