@@ -277,6 +277,11 @@ def inception_file(tmp_path_factory):
     """A small FID Inception with random weights, saved as pytorch-fid saves its state dict (AuxLogits left out)."""
     torch.manual_seed(1)
     network = FIDInception(InceptionConfig(width=1 / 16)).eval()
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):  # statistics that matter
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
     path = tmp_path_factory.mktemp("inception") / "pt_inception-2015-12-05-6726825d.pth"
     torch.save(network.state_dict(), path)
     return path
@@ -300,6 +305,16 @@ def test_the_fid_variant_pools_as_the_tensorflow_graph_does():
     assert network.Mixed_7c.max_pool and not network.Mixed_7b.max_pool
 
 
+def test_fid_features_are_the_average_of_the_last_block(inception_file):
+    network = load_inception(inception_file).network
+    seen = []
+    network.Mixed_7c.register_forward_hook(lambda module, inputs, output: seen.append(output))
+    frames = torch.rand(2, 3, 120, 120, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    features = network(frames)
+    assert seen[0].shape[-2:] == (2, 2)
+    torch.testing.assert_close(features, seen[0].mean(dim=(2, 3)))
+
+
 def test_fid_weights_load_from_a_state_dict_and_from_safetensors(inception_file, tmp_path):
     network = torch.load(inception_file, weights_only=True)
     as_safetensors = tmp_path / "inception.safetensors"
@@ -307,9 +322,12 @@ def test_fid_weights_load_from_a_state_dict_and_from_safetensors(inception_file,
     with_aux = tmp_path / "aux.pth"
     torch.save({**network, "AuxLogits.fc.weight": torch.zeros(1008, 768)}, with_aux)  # a torchvision-style file: ignored
     frames = torch.rand(3, 3, INCEPTION_SIZE, INCEPTION_SIZE, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    features = [load_inception(path).network(frames) for path in (inception_file, as_safetensors, with_aux)]
-    assert features[0].shape == (3, 128)
-    assert torch.equal(features[0], features[1]) and torch.equal(features[0], features[2])
+    reference = FIDInception(InceptionConfig(width=1 / 16))
+    reference.load_state_dict(network)
+    expected = reference.eval()(frames)
+    assert expected.shape == (3, 128)
+    for path in (inception_file, as_safetensors, with_aux):
+        assert torch.equal(load_inception(path).network(frames), expected)
     assert load_inception(inception_file).sha256 == sha256_file(inception_file)
 
 
