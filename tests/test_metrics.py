@@ -164,6 +164,17 @@ def test_piergiaj_state_dict_and_safetensors_load_alike(network, piergiaj_file, 
     assert load_i3d(piergiaj_file.parent).path == piergiaj_file  # a folder holding it
 
 
+def test_weights_from_a_cached_hub_repo(network, safetensors_file, hub_cache):
+    sha = "e" * 40
+    snapshot = hub_cache / "models--acme--i3d" / "snapshots" / sha
+    snapshot.mkdir(parents=True)
+    (snapshot / "i3d.safetensors").write_bytes(safetensors_file.read_bytes())
+    (hub_cache / "models--acme--i3d" / "refs").mkdir()
+    (hub_cache / "models--acme--i3d" / "refs" / "main").write_text(sha)
+    loaded = load_i3d("acme/i3d")
+    assert loaded.sha256 == sha256_file(safetensors_file) and torch.equal(loaded.network(clip()), network(clip()))
+
+
 def test_an_old_state_dict_without_batch_counters_loads(network, tmp_path):
     path = tmp_path / "old.pt"
     torch.save({key: value for key, value in network.state_dict().items() if not key.endswith("num_batches_tracked")}, path)
@@ -349,6 +360,24 @@ def _save(state, path):
 
 # ----------------------------------------------------------------------------------------------
 # Clips and their preprocessing
+
+
+def test_features_stream_a_batch_at_a_time():
+    import weakref
+
+    from latentmotion.metrics.fvd import accumulate
+
+    alive = []
+
+    def batches():
+        for index in range(20):
+            batch = torch.full((2, 1, 3, 4, 4), index / 20)
+            alive.append(weakref.ref(batch))
+            yield batch
+            assert sum(ref() is not None for ref in alive) <= 2, "earlier batches are still held"
+
+    statistics = accumulate(batches(), lambda x: x.flatten(1)[:, :3], size=4)
+    assert statistics.count == 40
 
 
 def test_preprocessing_quantises_like_stylegan_v_then_scales():
