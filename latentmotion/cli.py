@@ -409,7 +409,9 @@ def evaluate(
     data: Annotated[Path, typer.Option("--data", "-d", help="Folder of real videos (video files or folders of frames).")],
     metric: Annotated[
         list[str] | None,
-        typer.Option("--metric", "-m", help="fvd16, fvd128, fvd128-subsample8, fid or acd; repeatable (default: fvd16)."),
+        typer.Option(
+            "--metric", "-m", help="fvd16, fvd128, fvd128-subsample8, fid, acd or prediction (video from each clip's first frame); repeatable (default: fvd16)."
+        ),
     ] = None,
     detector: Annotated[
         str | None,
@@ -425,13 +427,14 @@ def evaluate(
     cache: Annotated[bool, typer.Option(help="Read and keep real-data features in the cache.")] = True,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache folder (default: $LATENTMOTION_CACHE/metrics or ~/.cache/latentmotion/metrics).")] = None,
     acd_pairs: Annotated[AcdPairs, typer.Option(help="Frame pairs of the ACD.")] = AcdPairs.all,
+    inversion_steps: Annotated[int, typer.Option(min=1, help="Optimisation steps inverting each first frame (prediction).")] = 300,
     detector_size: Annotated[int, typer.Option(min=8, hidden=True, help="Side of the detector's frames (224; smaller for tests only).")] = 224,
     inception_size: Annotated[int, typer.Option(min=8, hidden=True, help="Side of the FID network's frames (299; smaller for tests only).")] = 299,
     revision: RevisionOption = None,
     device: DeviceOption = Device.auto,
     json_output: JsonOption = False,
 ) -> None:
-    """Evaluate a pipeline against real videos: FVD as StyleGAN-V computes it, FID on frames and ACD, each with its protocol.
+    """Evaluate a pipeline against real videos: FVD as StyleGAN-V computes it, FID on frames, ACD and single-image prediction, each with its protocol.
 
     Weights are read as plain tensors, never as code; the protocol of every figure (detector file
     and sha256, videos, frames, stride, resolution, seed) is printed with it.
@@ -468,6 +471,7 @@ def evaluate(
         detector_size=detector_size,
         inception_size=inception_size,
         acd_pairs=acd_pairs.value,
+        inversion_steps=inversion_steps,
         progress=True,
     )
     result = {"pipeline": pipeline, "data": str(data), "figures": {name: figure.to_dict() for name, figure in figures.items()}}

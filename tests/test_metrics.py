@@ -622,3 +622,42 @@ def test_every_real_video_is_checked_before_any_feature_is_computed(pipeline, tm
     monkeypatch.setattr(evaluate_module, "accumulate", lambda *args, **kwargs: pytest.fail("features were computed"))
     with pytest.raises(DatasetError, match="8x8 frames"):
         evaluate_module.evaluate(pipeline, root, metrics=["fvd16"], detector=safetensors_file, n_videos=4, detector_size=SIZE)
+
+
+# ----------------------------------------------------------------------------------------------
+# Video from a single image
+
+
+def test_ssim_of_identical_and_of_flat_images():
+    from latentmotion.metrics.prediction import ssim
+
+    images = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    torch.testing.assert_close(ssim(images, images), torch.ones(2, dtype=torch.float64))
+    a, b = 0.2, 0.7  # flat images in [0, 1]: only the luminance term is left
+    flat_a, flat_b = torch.full((1, 3, 12, 12), 2 * a - 1), torch.full((1, 3, 12, 12), 2 * b - 1)
+    expected = (2 * a * b + 0.01**2) / (a * a + b * b + 0.01**2)
+    assert ssim(flat_a, flat_b).item() == pytest.approx(expected, rel=1e-6)
+    noisy = (images + 0.3 * torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))).clamp(-1, 1)
+    assert (ssim(noisy, images) < 0.95).all()
+
+
+def test_prediction_starts_from_each_clips_first_frame(pipeline, data, safetensors_file, monkeypatch):
+    targets = []
+    invert = pipeline.backend.invert
+
+    def spy(images, **kwargs):
+        targets.append(images.clone())
+        return invert(images, **kwargs)
+
+    monkeypatch.setattr(pipeline.backend, "invert", spy)
+    figures = evaluate_module.evaluate(
+        pipeline, data, metrics=["prediction"], detector=safetensors_file, n_videos=2, inversion_steps=2, detector_size=SIZE,
+    )  # fmt: skip
+    assert set(figures) == {"prediction-psnr", "prediction-ssim", "first-frame-psnr", "prediction-fvd16"}
+    clips = torch.cat(list(real_clips(select_real_videos(data, figures["prediction-psnr"].protocol), figures["prediction-psnr"].protocol, batch_size=2)))
+    torch.testing.assert_close(torch.cat(targets), clips[:, 0].float() / 127.5 - 1)
+    psnr = figures["prediction-psnr"]
+    assert len(psnr.extra["per_frame"]) == 16 and psnr.value == pytest.approx(sum(psnr.extra["per_frame"][1:]) / 15)
+    assert figures["first-frame-psnr"].value == psnr.extra["per_frame"][0]
+    assert figures["prediction-fvd16"].protocol.detector_sha256 == sha256_file(safetensors_file)
+    assert figures["prediction-psnr"].protocol.detector == "inversion, 2 steps"

@@ -17,13 +17,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import torch
 from einops import rearrange
 
+from latentmotion.data import VideoSource
 from latentmotion.errors import ConfigError
 from latentmotion.metrics.acd import Embedding, Pairs, acd
 from latentmotion.metrics.cache import FeatureCache
-from latentmotion.metrics.frechet import statistics_distance
+from latentmotion.metrics.frechet import FeatureStatistics, statistics_distance
 from latentmotion.metrics.fvd import (
     DETECTOR_SIZE,
     accumulate,
@@ -37,13 +39,14 @@ from latentmotion.metrics.fvd import (
 from latentmotion.metrics.i3d import LoadedDetector, load_i3d
 from latentmotion.metrics.inception import INCEPTION_SIZE, LoadedInception, load_inception
 from latentmotion.metrics.inception import preprocess as inception_preprocess
+from latentmotion.metrics.prediction import PredictionTotals, as_float_clips, mean_after_first, predict
 from latentmotion.metrics.protocol import FVD_CLIPS, STYLEGAN_V_VIDEOS, Figure, Protocol
 from latentmotion.progress import progress_bar
 
 if TYPE_CHECKING:
     from latentmotion.pipeline import LatentMotionPipeline
 
-METRICS = (*FVD_CLIPS, "acd", "fid")
+METRICS = (*FVD_CLIPS, "fid", "acd", "prediction")
 """Metric names [evaluate][latentmotion.metrics.evaluate.evaluate] knows."""
 
 FID_FRAMES = 16
@@ -51,6 +54,12 @@ FID_FRAMES = 16
 
 FID_CLIPS_PER_BATCH = 4
 """Clips whose frames go through the FID network at a time (64 frames)."""
+
+PREDICTION_FRAMES = 16
+"""Frames of the clips the single-image prediction is compared with."""
+
+PREDICTION_CLIPS_PER_BATCH = 8
+"""Clips inverted and animated at a time."""
 
 ACD_FRAMES = 16
 """Frames per clip of the ACD (MoCoGAN-HD's videos)."""
@@ -72,6 +81,7 @@ def evaluate(
     inception_size: int = INCEPTION_SIZE,  # side of the FID network's frames
     acd_pairs: Pairs = "all",  # frame pairs of the ACD
     acd_embedding: Embedding | None = None,  # image-embedding network of the ACD; None: mean colour
+    inversion_steps: int = 300,  # optimisation steps of the prediction's inversion
     progress: bool = False,  # progress bars on stderr
 ) -> dict[str, Figure]:
     """Compute figures of a pipeline's videos against real ones, each with its protocol.
@@ -79,7 +89,10 @@ def evaluate(
     Args:
         pipeline: The generator evaluated.
         data: Folder of real videos (video files or folders of frames).
-        metrics: Figures to compute: `fvd16`, `fvd128`, `fvd128-subsample8`, `fid`, `acd`.
+        metrics: Figures to compute: `fvd16`, `fvd128`, `fvd128-subsample8`, `fid`, `acd`, and
+            `prediction` (video from the first frame of each real clip, see
+            [latentmotion.metrics.prediction][]: figures `prediction-psnr`, `prediction-ssim`,
+            `first-frame-psnr`, and `prediction-fvd16` given a detector).
         detector: The I3D weights (FVD only): a safetensors or piergiaj state-dict file, a folder
             or Hub repo holding one, or an already loaded detector.
         inception: The FID Inception weights (FID only): a safetensors or pytorch-fid state-dict
@@ -96,6 +109,7 @@ def evaluate(
         inception_size: Side of the frames the FID network sees (299; smaller only for tests).
         acd_pairs: `"all"` or `"consecutive"` frames for the ACD.
         acd_embedding: An image-embedding network for the ACD (default: mean colour).
+        inversion_steps: Optimisation steps inverting each first frame (`prediction`).
         progress: Show progress bars on stderr.
 
     Returns:
@@ -121,6 +135,8 @@ def evaluate(
     if fvds:
         if detector is None:
             raise ConfigError("FVD needs the I3D detector's weights: pass detector= (the CLI's --detector); see docs/evaluation.md")
+        loaded = detector if isinstance(detector, LoadedDetector) else load_i3d(detector)
+    elif "prediction" in metrics and detector is not None:  # the prediction's FVD16
         loaded = detector if isinstance(detector, LoadedDetector) else load_i3d(detector)
     fid_network: LoadedInception | None = None
     if "fid" in metrics:
@@ -156,6 +172,17 @@ def evaluate(
             seed=seed,
             detector_size=inception_size,
         )
+    if "prediction" in metrics:
+        protocols["prediction"] = Protocol(
+            metric="prediction",
+            detector=f"inversion, {inversion_steps} steps",
+            detector_sha256=None,
+            n_videos=n_videos,
+            n_frames=PREDICTION_FRAMES,
+            stride=1,
+            resolution=resolution,
+            seed=seed,
+        )
     if "acd" in metrics:
         protocols["acd"] = Protocol(
             metric="acd",
@@ -179,6 +206,14 @@ def evaluate(
         protocol = protocols[name]
         if name == "acd":
             figures[name] = _acd_figure(pipeline, real_videos[name], protocol, embed=acd_embedding, pairs=acd_pairs, resize_real=resize_real, progress=progress)
+            continue
+        if name == "prediction":
+            figures.update(
+                _prediction_figures(
+                    pipeline, real_videos[name], protocol, steps=inversion_steps, detector=loaded, detector_size=detector_size, device=device,
+                    resize_real=resize_real, progress=progress,
+                )
+            )  # fmt: skip
             continue
         if name == "fid":
             assert fid_network is not None
@@ -209,9 +244,52 @@ def _frames_for_inception(clips: torch.Tensor, *, size: int) -> torch.Tensor:
     return inception_preprocess(rearrange(clips, "b t c h w -> (b t) c h w"), size=size)
 
 
+def _prediction_figures(
+    pipeline: LatentMotionPipeline,
+    videos: list[VideoSource],
+    protocol: Protocol,
+    *,
+    steps: int,
+    detector: LoadedDetector | None,
+    detector_size: int,
+    device: torch.device,
+    resize_real: bool,
+    progress: bool,
+) -> dict[str, Figure]:
+    """PSNR and SSIM per frame of videos predicted from each real clip's first frame; the first frame's PSNR; their FVD16."""
+    totals = PredictionTotals()
+    real_statistics: FeatureStatistics | None = None
+    predicted_statistics: FeatureStatistics | None = None
+    batches = as_float_clips(real_clips(videos, protocol, batch_size=PREDICTION_CLIPS_PER_BATCH, resize=resize_real))
+    with progress_bar("prediction: inverting and animating", total=protocol.n_videos, enabled=progress, transient=True) as advance:
+        for index, clips in enumerate(batches):
+            predicted = predict(pipeline, clips[:, 0], n_frames=protocol.n_frames, steps=steps, seed=protocol.seed + index)
+            totals.update(predicted, clips)
+            if detector is not None:
+                network = detector.network.to(device)
+                with torch.no_grad():
+                    real_features = network(preprocess(clips, size=detector_size).to(device))
+                    predicted_features = network(preprocess(predicted, size=detector_size).to(device))
+                real_statistics = real_statistics or FeatureStatistics(real_features.shape[1])
+                predicted_statistics = predicted_statistics or FeatureStatistics(predicted_features.shape[1])
+                real_statistics.update(real_features)
+                predicted_statistics.update(predicted_features)
+            advance(len(clips))
+    psnr_per_frame, ssim_per_frame = totals.per_frame()
+    figures = {
+        "prediction-psnr": Figure(value=mean_after_first(psnr_per_frame), protocol=protocol, extra={"per_frame": psnr_per_frame, "unit": "dB"}),
+        "prediction-ssim": Figure(value=mean_after_first(ssim_per_frame), protocol=protocol, extra={"per_frame": ssim_per_frame}),
+        "first-frame-psnr": Figure(value=psnr_per_frame[0], protocol=protocol, extra={"unit": "dB"}),
+    }
+    if detector is not None and real_statistics is not None and predicted_statistics is not None:
+        fvd_protocol = attrs.evolve(protocol, metric="prediction-fvd16", detector=detector.name, detector_sha256=detector.sha256, detector_size=detector_size)
+        figures["prediction-fvd16"] = Figure(value=statistics_distance(predicted_statistics, real_statistics), protocol=fvd_protocol, extra={"inversion_steps": steps})
+    return figures
+
+
 def _acd_figure(
     pipeline: LatentMotionPipeline,
-    videos: list,
+    videos: list[VideoSource],
     protocol: Protocol,
     *,
     embed: Embedding | None,
