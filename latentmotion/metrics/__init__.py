@@ -1,9 +1,10 @@
-"""Video metrics with their protocols: FVD (StyleGAN-V's), FID on frames, ACD, and the Fréchet distance.
+"""Video metrics with their protocols: FVD (StyleGAN-V's), FID on frames, ACD, single-image prediction.
 
 One concept per module: [frechet][latentmotion.metrics.frechet] (the distance and running
 statistics), [i3d][latentmotion.metrics.i3d] (the detector network and its weight files),
 [inception][latentmotion.metrics.inception] (the FID network and its weight files),
 [fvd][latentmotion.metrics.fvd] (clips and their preprocessing), [acd][latentmotion.metrics.acd],
+[prediction][latentmotion.metrics.prediction] (video from a single image, scored as prediction),
 [protocol][latentmotion.metrics.protocol] (what every figure records),
 [cache][latentmotion.metrics.cache] (real-data features on disk) and
 [evaluate][latentmotion.metrics.evaluate] (a pipeline against a data folder). Names are imported
