@@ -16,6 +16,7 @@ resizes frames to 299 x 299 (bilinear, `align_corners=False`), as `pytorch-fid` 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -111,7 +112,7 @@ class InceptionA(nn.Module):
         c: The width's channel function.
     """
 
-    def __init__(self, in_channels: int, pool_features: int, c: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, in_channels: int, pool_features: int, c: Callable[[int], int]) -> None:
         super().__init__()
         self.branch1x1 = BasicConv2d(in_channels, c(64))
         self.branch5x5_1 = BasicConv2d(in_channels, c(48))
@@ -150,7 +151,7 @@ class InceptionB(nn.Module):
         c: The width's channel function.
     """
 
-    def __init__(self, in_channels: int, c: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, in_channels: int, c: Callable[[int], int]) -> None:
         super().__init__()
         self.branch3x3 = BasicConv2d(in_channels, c(384), kernel=(3, 3), stride=2)
         self.branch3x3dbl_1 = BasicConv2d(in_channels, c(64))
@@ -182,7 +183,7 @@ class InceptionC(nn.Module):
         c: The width's channel function.
     """
 
-    def __init__(self, in_channels: int, channels_7x7: int, c: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, in_channels: int, channels_7x7: int, c: Callable[[int], int]) -> None:
         super().__init__()
         c7 = c(channels_7x7)
         self.branch1x1 = BasicConv2d(in_channels, c(192))
@@ -221,7 +222,7 @@ class InceptionD(nn.Module):
         c: The width's channel function.
     """
 
-    def __init__(self, in_channels: int, c: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, in_channels: int, c: Callable[[int], int]) -> None:
         super().__init__()
         self.branch3x3_1 = BasicConv2d(in_channels, c(192))
         self.branch3x3_2 = BasicConv2d(c(192), c(320), kernel=(3, 3), stride=2)
@@ -254,7 +255,7 @@ class InceptionE(nn.Module):
         max_pool: Pool the last branch with a max (Mixed_7c of the FID network) instead of an average.
     """
 
-    def __init__(self, in_channels: int, c: callable, *, max_pool: bool = False) -> None:  # type: ignore[valid-type]
+    def __init__(self, in_channels: int, c: Callable[[int], int], *, max_pool: bool = False) -> None:
         super().__init__()
         self.max_pool = max_pool
         self.branch1x1 = BasicConv2d(in_channels, c(320))
