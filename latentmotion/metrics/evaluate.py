@@ -1,12 +1,12 @@
-"""Evaluate a pipeline against a folder of real videos: FVD16, FVD128, FID, ACD, each with its protocol.
+"""Evaluate a pipeline against a folder of real videos: FVD16, FVD128, FID, ACD, single-image prediction, each with its protocol.
 
     from latentmotion.metrics import evaluate
     figures = evaluate(pipeline, "data/", metrics=["fvd16", "acd"], detector="i3d.safetensors")
     figures["fvd16"].value, figures["fvd16"].protocol
 
 The CLI's `latentmotion evaluate` calls [evaluate][latentmotion.metrics.evaluate.evaluate].
-Every input is checked before any feature is computed: the metric names, the detector's weights,
-the number and length of the real videos.
+Every input is checked before any feature is computed: the metric names, the networks' weights,
+the number and length of the real videos, and the size of their frames.
 """
 
 from __future__ import annotations
