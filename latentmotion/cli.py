@@ -1,4 +1,4 @@
-"""The `latentmotion` command line: generate, fit-basis, train, presets, backends, pipelines, info, push, plot, animate, convert.
+"""The `latentmotion` command line: generate, fit-basis, train, presets, backends, pipelines, info, push, plot, animate, evaluate, convert.
 
 Every command imports torch and the other heavy modules inside its body, so that
 `latentmotion --help` and `latentmotion backends` start in a fraction of a second. Progress bars
@@ -493,6 +493,131 @@ def convert_mocogan_hd(
     _report(result, json_output, [line])
 
 
+class AcdPairs(str, enum.Enum):
+    """Which frame pairs the ACD averages over."""
+
+    all = "all"
+    consecutive = "consecutive"
+
+
+def evaluate(
+    pipeline: Annotated[str, typer.Argument(help="Pipeline folder, Hub repo id 'org/name', or a name `latentmotion pipelines` lists.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Folder of real videos (video files or folders of frames).")],
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric", "-m", help="fvd16, fvd128, fvd128-subsample8, fid, acd or prediction (video from each clip's first frame); repeatable (default: fvd16)."
+        ),
+    ] = None,
+    detector: Annotated[
+        str | None,
+        typer.Option(help="I3D weights for FVD: a .safetensors (see `convert i3d`) or piergiaj rgb_imagenet.pt file, a folder, or a Hub repo id."),
+    ] = None,
+    inception: Annotated[
+        str | None,
+        typer.Option(help="FID Inception weights: a .safetensors or pytorch-fid pt_inception-2015-12-05-6726825d.pth file, a folder, or a Hub repo id."),
+    ] = None,
+    n_videos: Annotated[int, typer.Option("--n-videos", "-n", min=2, help="Real and generated videos, one clip each (StyleGAN-V: 2048).")] = 2048,
+    seed: Annotated[int, typer.Option(help="Seed of the real clips' starts and of the generated videos.")] = 0,
+    resize_real: Annotated[bool, typer.Option(help="Centre-crop and resize real frames of another size than the pipeline's (else refused).")] = False,
+    cache: Annotated[bool, typer.Option(help="Read and keep real-data features in the cache.")] = True,
+    cache_dir: Annotated[Path | None, typer.Option(help="Cache folder (default: $LATENTMOTION_CACHE/metrics or ~/.cache/latentmotion/metrics).")] = None,
+    acd_pairs: Annotated[AcdPairs, typer.Option(help="Frame pairs of the ACD.")] = AcdPairs.all,
+    inversion_steps: Annotated[int, typer.Option(min=1, help="Optimisation steps inverting each first frame (prediction).")] = 300,
+    detector_size: Annotated[int, typer.Option(min=8, hidden=True, help="Side of the detector's frames (224; smaller for tests only).")] = 224,
+    inception_size: Annotated[int, typer.Option(min=8, hidden=True, help="Side of the FID network's frames (299; smaller for tests only).")] = 299,
+    revision: RevisionOption = None,
+    device: DeviceOption = Device.auto,
+    json_output: JsonOption = False,
+) -> None:
+    """Evaluate a pipeline against real videos: FVD as StyleGAN-V computes it, FID on frames, ACD and single-image prediction, each with its protocol.
+
+    Weights are read as plain tensors, never as code; the protocol of every figure (detector file
+    and sha256, videos, frames, stride, resolution, seed) is printed with it.
+    """
+    from latentmotion.metrics.cache import FeatureCache
+    from latentmotion.metrics.evaluate import evaluate as run_evaluation
+    from latentmotion.metrics.i3d import load_i3d
+    from latentmotion.metrics.inception import load_inception
+    from latentmotion.streams import check_seed
+
+    check_seed(seed, name="--seed")
+    metrics = metric or ["fvd16"]
+    if not data.is_dir():
+        raise ConfigError(f"data folder {str(data)!r} does not exist or is not a folder")
+    loaded_detector = None
+    if detector is not None:
+        with progress_bar(f"loading detector {detector}", transient=True):
+            loaded_detector = load_i3d(detector)
+    loaded_inception = None
+    if inception is not None:
+        with progress_bar(f"loading FID network {inception}", transient=True):
+            loaded_inception = load_inception(inception)
+    loaded = _load_pipeline(pipeline, revision=revision, device=device)
+    figures = run_evaluation(
+        loaded,
+        data,
+        metrics=metrics,
+        detector=loaded_detector,
+        inception=loaded_inception,
+        n_videos=n_videos,
+        seed=seed,
+        resize_real=resize_real,
+        cache=FeatureCache(cache_dir) if cache else None,
+        detector_size=detector_size,
+        inception_size=inception_size,
+        acd_pairs=acd_pairs.value,
+        inversion_steps=inversion_steps,
+        progress=True,
+    )
+    result = {"pipeline": pipeline, "data": str(data), "figures": {name: figure.to_dict() for name, figure in figures.items()}}
+    lines = []
+    for name, figure in figures.items():
+        protocol = figure.protocol
+        detector_text = protocol.detector + (f" sha256 {protocol.detector_sha256[:12]}" if protocol.detector_sha256 else "")
+        lines.append(
+            f"{name:<18} {figure.value:.4g}  ({detector_text}; {protocol.n_videos} videos, {protocol.n_frames} frames, "
+            f"stride {protocol.stride}, {protocol.resolution} px, seed {protocol.seed})"
+        )
+    _report(result, json_output, lines)
+
+
+def convert_i3d(
+    source: Annotated[Path, typer.Argument(help="StyleGAN-V's TorchScript detector, i3d_torchscript.pt.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Target .safetensors file.")] = Path("i3d.safetensors"),
+    json_output: JsonOption = False,
+) -> None:
+    """Convert a TorchScript I3D detector to safetensors, once; evaluation then reads only the safetensors.
+
+    Loading a TorchScript file runs the code inside it: convert only a file from a source you trust.
+    This is the only command that loads one. The weights are copied into latentmotion's own I3D,
+    both networks are run on a check clip, and the file is written only when their features agree.
+    """
+    from latentmotion.metrics.i3d import convert_torchscript
+
+    _check_output(output, (".safetensors",))
+    with progress_bar(f"loading TorchScript {source} (this runs its code), copying its weights, checking", transient=True):
+        done = convert_torchscript(source, output)
+    result = {
+        "source": str(done.source),
+        "source_sha256": done.source_sha256,
+        "output": str(done.target),
+        "sha256": done.sha256,
+        "matched_by": done.matched_by,
+        "max_difference": done.max_difference,
+        "is_stylegan_v_detector": done.is_stylegan_v_detector,
+    }
+    lines = [
+        f"loaded the TorchScript program {done.source} (its code ran here, once) and copied its weights into latentmotion's I3D",
+        f"wrote {done.target} (sha256 {done.sha256}); its features match the TorchScript's within {done.max_difference:.2g}",
+        "the source is StyleGAN-V's detector (its sha256 is the known one)"
+        if done.is_stylegan_v_detector
+        else "the source's sha256 is not that of StyleGAN-V's i3d_torchscript.pt: its FVDs will not compare with StyleGAN-V's",
+        f"evaluate with: latentmotion evaluate PIPELINE --data FOLDER --detector {done.target}",
+    ]
+    _report(result, json_output, lines)
+
+
 # ----------------------------------------------------------------------------------------------
 # The application.
 
@@ -515,10 +640,11 @@ def build_app() -> typer.Typer:
     app.command("presets")(list_presets)
     app.command("backends")(list_backends)
     app.command("pipelines")(list_pipelines)
-    for command in (info, push, plot, animate):
+    for command in (info, push, plot, animate, evaluate):
         app.command()(command)
-    converters = typer.Typer(help="Convert models of other implementations into pipeline folders.")
+    converters = typer.Typer(help="Convert files of other implementations: released models into pipeline folders, a TorchScript detector into safetensors.")
     converters.command("mocogan-hd")(convert_mocogan_hd)
+    converters.command("i3d")(convert_i3d)
     app.add_typer(converters, name="convert")
     _add_plugin_commands(app)
     return app

@@ -165,7 +165,38 @@ class VideoFolderDataset(Dataset):
             pixels = _read_frame_images([source.path / source.frame_names[i] for i in indices])
         else:
             pixels = read_video(source.path, indices=indices)
-        return _crop_and_resize(pixels, resolution=self.resolution)
+        return crop_and_resize(pixels, resolution=self.resolution)
+
+
+def find_videos(root: str | os.PathLike[str]) -> tuple[list[VideoSource], list[tuple[Path, str]]]:
+    """Every video under a folder, as a dataset finds them (hidden names ignored, natural order).
+
+    Args:
+        root: The folder.
+
+    Returns:
+        The readable videos in natural order of their paths, and `(path, reason)` of the
+        unreadable ones.
+    """
+    return _find_videos(Path(root))
+
+
+def read_frames(source: VideoSource, indices: list[int]) -> torch.Tensor:
+    """Read some frames of one video as they are stored.
+
+    Args:
+        source: The video.
+        indices: Frame numbers, increasing.
+
+    Returns:
+        `[len(indices), 3, H, W]` uint8 frames.
+
+    Raises:
+        DatasetError: A frame cannot be read.
+    """
+    if source.frame_names:
+        return _read_frame_images([source.path / source.frame_names[i] for i in indices])
+    return read_video(source.path, indices=indices)
 
 
 def natural_sort_key(name: str) -> tuple[list[str | int], str]:
@@ -234,7 +265,7 @@ def _read_frame_images(files: list[Path]) -> torch.Tensor:
     return rearrange(torch.stack(frames), "t h w c -> t c h w")
 
 
-def _crop_and_resize(pixels: torch.Tensor, *, resolution: int) -> torch.Tensor:
+def crop_and_resize(pixels: torch.Tensor, *, resolution: int) -> torch.Tensor:
     """Centre-crop frames to a square and resize them (antialiased bicubic) to `resolution`.
 
     Args:

@@ -15,11 +15,12 @@ LAYERS = {
     "method": {"motion", "losses", "discriminators", "augment"},
     "backends": {"backend", "module_backend", "tiny", "rendering", "basis", "inversion", "plugins", "default_plugins"},
     "pipelines": {"pipeline", "hub", "mocogan_hd"},
-    "training": {"config", "presets", "modes", "data", "run_folder", "train"},
+    "training": {"config", "presets", "modes", "data", "run_folder", "train", "metrics"},
     "interface": {"cli", "testing", "__init__"},
 }
 ORDER = list(LAYERS)
 LEAVES = LAYERS["method"]  # the paper's parts: they import nothing of latentmotion but its errors
+METRIC_LEAVES = {"frechet", "acd"}  # the metrics' mathematics: nothing of latentmotion but its errors
 
 
 def core_modules():
@@ -71,3 +72,13 @@ def test_leaf_modules_import_only_errors(leaf):
 def test_the_core_imports_no_plugin(path):
     plugins = {name for name in imported(path) if name.startswith("latentmotion_") or ".toyworld" in name}
     assert not plugins, f"{path.name} imports {sorted(plugins)}: the core reaches plugins only through hooks"
+
+
+@pytest.mark.parametrize("leaf", sorted(METRIC_LEAVES))
+def test_metric_mathematics_imports_only_errors(leaf):
+    assert imported(PACKAGE / "metrics" / f"{leaf}.py") <= {"latentmotion.errors"}
+
+
+def test_the_metrics_subpackage_is_one_concept_per_module():
+    modules = {path.stem for path in (PACKAGE / "metrics").glob("*.py")} - {"__init__"}
+    assert modules == {"frechet", "i3d", "inception", "fvd", "acd", "prediction", "protocol", "cache", "evaluate"}, "describe a new metrics module in docs/architecture.md"

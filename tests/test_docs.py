@@ -40,7 +40,7 @@ def test_cli_reference_is_current():
 
 def test_cli_reference_covers_every_command():
     page = (DOCS / "cli.md").read_text()
-    for name in ("generate", "fit-basis", "train", "presets", "backends", "pipelines", "info", "push", "plot", "animate", "convert mocogan-hd"):
+    for name in ("generate", "fit-basis", "train", "presets", "backends", "pipelines", "info", "push", "plot", "animate", "evaluate", "convert mocogan-hd", "convert i3d"):
         assert f"## latentmotion {name}\n" in page
         assert f"Usage: latentmotion {name} [OPTIONS]" in page
 
