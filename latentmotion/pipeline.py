@@ -4,7 +4,8 @@
     videos = pipeline.generate(4, 16, seed=0)            # [4, 16, 3, H, W] in [-1, 1]
 
 A pipeline folder holds `config.json` (backend name and options, motion sizes, library
-versions), `motion.safetensors`, `basis.safetensors` and a model card `README.md`.
+versions), `motion.safetensors`, `basis.safetensors`, a model card `README.md` (regenerated at
+every save) and a sample video `sample.gif`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.rendering import render
 from latentmotion.streams import Stream, check_seed, stream_generator
 from latentmotion.structure import describe, strict_converter
-from latentmotion.video import to_uint8
+from latentmotion.video import to_uint8, write_video
 
 CONFIG_NAME = "config.json"
 MOTION_NAME = "motion.safetensors"
@@ -120,6 +121,9 @@ class LatentMotionPipeline:
         motion: The trained motion generator (its basis buffer is `basis.scaled(K)`).
         n_frames: Default number of frames per video.
         fps: Default frame rate of written videos.
+        card: What the model card states beyond the configuration (licence, datasets, metrics of
+            the last evaluation, training configuration); kept as the attribute `card`, which
+            may be replaced, e.g. `attrs.evolve(pipeline.card, metrics={...})`.
     """
 
     def __init__(
@@ -130,6 +134,7 @@ class LatentMotionPipeline:
         motion: MotionGenerator,
         n_frames: int = 16,
         fps: int = 10,
+        card: hub.CardInfo | None = None,
     ) -> None:
         basis.check_compatible(backend.latent_space)
         if motion.config.latent_dim != backend.latent_space.total_dim:
@@ -143,6 +148,7 @@ class LatentMotionPipeline:
         self.n_frames = n_frames
         self.fps = fps
         self.dtype = torch.float32  # what frames are rendered in; see `to`
+        self.card = card or hub.CardInfo()
 
     @property
     def device(self) -> torch.device:
@@ -320,16 +326,33 @@ class LatentMotionPipeline:
             lower="n_videos (-n), n_frames (-t) or interpolation (--interpolation)",
         )
 
-    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
-        """Write `config.json`, `motion.safetensors`, `basis.safetensors` and a model card.
+    def save_pretrained(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        repo_id: str | None = None,
+        card_text: str | None = None,
+        sample: bool = True,
+    ) -> Path:
+        """Write `config.json`, `motion.safetensors`, `basis.safetensors`, a model card and a sample video.
 
         Each file is written atomically; an existing folder is updated in place. The local files
         the backend's file options name are copied under `backend/` (see
         [bundle_backend_files][latentmotion.hub.bundle_backend_files]): a pipeline reads files
         from its own folder only.
 
+        The model card `README.md` is generated afresh at every save (see
+        [model_card][latentmotion.hub.model_card]), from the configuration and
+        [card][latentmotion.hub.CardInfo], so a retrained pipeline never keeps the card of an
+        earlier one; pass `card_text` to write your own instead. The sample `sample.gif` is one
+        video of seed 0 (at most [SAMPLE_FRAMES][latentmotion.hub.SAMPLE_FRAMES] frames, at the
+        pipeline's resolution).
+
         Args:
             directory: Target folder (created if missing).
+            repo_id: The Hub repo id the card's usage loads (default: the folder's name).
+            card_text: Your own model card, written as it is instead of the generated one.
+            sample: Render the sample video; False for a slow backend (an older sample is removed).
 
         Returns:
             The folder.
@@ -344,9 +367,21 @@ class LatentMotionPipeline:
             save_file(state, str(temp), metadata={"format": "pt"})
         with atomic_path(directory / CONFIG_NAME) as temp:
             temp.write_text(json.dumps(config, indent=2) + "\n")
-        if not (directory / MODEL_CARD_NAME).exists():
-            with atomic_path(directory / MODEL_CARD_NAME) as temp:
-                temp.write_text(hub.model_card(config, repo_id=directory.resolve().name))
+        if sample:
+            frames = self.generate(1, min(self.n_frames, hub.SAMPLE_FRAMES), seed=0)[0].cpu()
+            write_video(directory / hub.SAMPLE_NAME, frames, fps=self.fps)
+        else:
+            (directory / hub.SAMPLE_NAME).unlink(missing_ok=True)
+        if card_text is None:
+            card_text = hub.model_card(
+                config,
+                repo_id=repo_id or directory.resolve().name,
+                info=self.card,
+                file_options=self.backend.file_options,
+                sample=hub.SAMPLE_NAME if sample else None,
+            )
+        with atomic_path(directory / MODEL_CARD_NAME) as temp:
+            temp.write_text(card_text)
         return directory
 
     def push_to_hub(
@@ -356,8 +391,10 @@ class LatentMotionPipeline:
         private: bool | None = None,
         token: str | None = None,
         commit_message: str | None = None,
+        card_text: str | None = None,
+        sample: bool = True,
     ) -> str:
-        """Upload this pipeline to a Hub repo with a generated model card (see [latentmotion.hub][]).
+        """Upload this pipeline to a Hub repo with a freshly generated model card (see [latentmotion.hub][]).
 
         Local files named by the backend's file options are uploaded with it, so that the repo id
         alone loads everything.
@@ -367,11 +404,13 @@ class LatentMotionPipeline:
             private: Create the repo private (None: the Hub's default).
             token: Hub token (default: the saved login or `HF_TOKEN`).
             commit_message: Message of the upload commit.
+            card_text: Your own model card, uploaded as it is instead of the generated one.
+            sample: Render and upload the sample video (False for a slow backend).
 
         Returns:
             The URL of the commit.
         """
-        return hub.push_to_hub(self, repo_id, private=private, token=token, commit_message=commit_message)
+        return hub.push_to_hub(self, repo_id, private=private, token=token, commit_message=commit_message, card_text=card_text, sample=sample)
 
     def config(self) -> dict[str, Any]:
         """The JSON configuration saved as `config.json`.
@@ -389,7 +428,11 @@ class LatentMotionPipeline:
         return {
             "format_version": FORMAT_VERSION,
             "backend": {"name": self.backend.name, "options": self.backend.options},
-            "latent_space": {"name": self.backend.latent_space.name, "dim": self.backend.latent_space.dim, "condition_dim": self.backend.latent_space.condition_dim},
+            "latent_space": {
+                "name": self.backend.latent_space.name,
+                "dim": self.backend.latent_space.dim,
+                "condition_dim": self.backend.latent_space.condition_dim,
+            },
             "resolution": self.backend.resolution,
             "motion": {
                 "latent_dim": self.motion.config.latent_dim,
@@ -432,7 +475,8 @@ class LatentMotionPipeline:
                 (default: float32); see [to][latentmotion.pipeline.LatentMotionPipeline.to].
 
         Returns:
-            The pipeline, with strictly checked weights.
+            The pipeline, with strictly checked weights, and the [card][latentmotion.hub.CardInfo]
+            read back from the model card's metadata.
         """
         from latentmotion.plugins import get_backend
 
@@ -444,7 +488,8 @@ class LatentMotionPipeline:
         basis = PCABasis.load(directory / BASIS_NAME)
         motion = MotionGenerator(config.motion, basis=basis.scaled(config.motion.n_components))
         load_motion_weights(motion, directory / MOTION_NAME)
-        pipeline = cls(backend=backend, basis=basis, motion=motion, n_frames=config.n_frames, fps=config.fps)
+        card = hub.read_card_info(directory / MODEL_CARD_NAME)
+        pipeline = cls(backend=backend, basis=basis, motion=motion, n_frames=config.n_frames, fps=config.fps, card=card)
         return pipeline.to(dtype=dtype) if dtype is not None else pipeline
 
 

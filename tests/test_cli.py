@@ -276,7 +276,7 @@ def test_info_of_a_folder_and_of_a_cached_hub_repo(pipeline_dir, hub_cache):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["backend"]["name"] == "tiny" and report["resolution"] == 16 and report["n_frames"] == 4
-    assert set(report["files"]) == {"config.json", "motion.safetensors", "basis.safetensors", "README.md"}
+    assert set(report["files"]) == {"config.json", "motion.safetensors", "basis.safetensors", "README.md", "sample.gif"}
     assert report["versions"]["latentmotion"] == latentmotion.__version__
 
     sha = "d" * 40
@@ -308,7 +308,7 @@ def test_push_uploads_with_a_model_card(pipeline_dir, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"repo_id": "acme/tiny", "commit_url": "https://huggingface.co/acme/tiny/commit/1"}
     assert calls["create"] == ("acme/tiny", {"private": True, "exist_ok": True})
-    assert calls["files"] == ["README.md", "basis.safetensors", "config.json", "motion.safetensors"]
+    assert calls["files"] == ["README.md", "basis.safetensors", "config.json", "motion.safetensors", "sample.gif"]
     assert 'from_pretrained("acme/tiny")' in calls["card"]
     assert_user_error(invoke("push", pipeline_dir, "no-slash"), "'no-slash'", "org/name")
 

@@ -103,7 +103,7 @@ def test_generation_is_reproducible_without_noise(pipeline):
 
 def test_save_and_load_give_the_same_frames(pipeline, tmp_path):
     folder = pipeline.save_pretrained(tmp_path / "pipe")
-    assert {p.name for p in folder.iterdir()} == {"config.json", "motion.safetensors", "basis.safetensors", "README.md"}
+    assert {p.name for p in folder.iterdir()} == {"config.json", "motion.safetensors", "basis.safetensors", "README.md", "sample.gif"}
     config = json.loads((folder / "config.json").read_text())
     assert config["backend"] == {"name": "tiny", "options": {"resolution": 16, "dim": 8}}  # the options given to get_backend
     loaded = LatentMotionPipeline.from_pretrained(folder)
