@@ -332,14 +332,29 @@ def push(
     private: Annotated[bool, typer.Option(help="Create the repo private.")] = False,
     token: Annotated[str | None, typer.Option(help="Hub token (default: `hf auth login`'s, or HF_TOKEN).")] = None,
     message: Annotated[str | None, typer.Option(help="Commit message.")] = None,
+    card: Annotated[Path | None, typer.Option(help="Your own model card (Markdown), uploaded as it is instead of the generated one.")] = None,
+    sample: Annotated[bool, typer.Option(help="Render and upload a sample video, sample.gif (--no-sample for a slow backend).")] = True,
     json_output: JsonOption = False,
 ) -> None:
-    """Upload a trained pipeline to the Hub with a generated model card."""
+    """Upload a trained pipeline to the Hub with a freshly generated model card.
+
+    The card holds the Hub's metadata (licence, base model, tags, datasets, the last evaluation's
+    metrics, the training configuration) as the folder's README.md records them, a sample video and
+    how to load the pipeline.
+    """
     if not pipeline.is_dir():
         raise ConfigError(f"{str(pipeline)!r} is not a pipeline folder; push a folder written by training or save_pretrained")
+    card_text = None
+    if card is not None:
+        if not card.is_file():
+            raise ConfigError(f"model card {str(card)!r} is not a file")
+        try:
+            card_text = card.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"model card {str(card)!r} is not UTF-8 text: {error}") from None
     loaded = _load_pipeline(str(pipeline), revision=None, device=Device.cpu)
     with progress_bar(f"uploading to {repo_id}", transient=True):
-        url = loaded.push_to_hub(repo_id, private=private or None, token=token, commit_message=message)
+        url = loaded.push_to_hub(repo_id, private=private or None, token=token, commit_message=message, card_text=card_text, sample=sample)
     _report({"repo_id": repo_id, "commit_url": url}, json_output, [f"pushed to {url}"])
 
 

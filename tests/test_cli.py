@@ -311,6 +311,11 @@ def test_push_uploads_with_a_model_card(pipeline_dir, tmp_path, monkeypatch):
     assert calls["files"] == ["README.md", "basis.safetensors", "config.json", "motion.safetensors", "sample.gif"]
     assert 'from_pretrained("acme/tiny")' in calls["card"]
     assert_user_error(invoke("push", pipeline_dir, "no-slash"), "'no-slash'", "org/name")
+    (tmp_path / "card.md").write_text("# My own card\n")
+    result = invoke("push", pipeline_dir, "acme/tiny", "--card", tmp_path / "card.md", "--no-sample")
+    assert result.exit_code == 0, result.output
+    assert calls["card"] == "# My own card\n" and "sample.gif" not in calls["files"]
+    assert_user_error(invoke("push", pipeline_dir, "acme/tiny", "--card", tmp_path / "absent.md"), "absent.md", "is not a file")
 
 
 def test_animate_inverts_the_photo_then_moves_it(pipeline, pipeline_dir, tmp_path):
