@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +48,8 @@ MOTION_NAME = "motion.safetensors"
 BASIS_NAME = "basis.safetensors"
 MODEL_CARD_NAME = "README.md"
 FORMAT_VERSION = 1
+MOTION_STEP_OVERHEAD = 512
+"""Bytes beyond its tensors' data that the motion generator keeps per step of a video (tensor headers)."""
 
 
 def interpolate_trajectory(trajectory: torch.Tensor, factor: int) -> torch.Tensor:
@@ -67,6 +70,29 @@ def interpolate_trajectory(trajectory: torch.Tensor, factor: int) -> torch.Tenso
     start, end = trajectory[:, :-1, None], trajectory[:, 1:, None]  # [B, T-1, 1, D]
     between = start + weights[:, None] * (end - start)  # [B, T-1, S, D]
     return torch.cat([rearrange(between, "b t s d -> b (t s) d"), trajectory[:, -1:]], dim=1)
+
+
+def interpolated_codes(trajectory: torch.Tensor, factor: int, start: int, stop: int) -> torch.Tensor:
+    """Codes `start` to `stop` of `interpolate_trajectory(trajectory, factor)`, without building the rest.
+
+    Args:
+        trajectory: `[B, T, D]` codes.
+        factor: Codes inserted between each pair (0 = unchanged).
+        start: First interpolated frame.
+        stop: One past the last interpolated frame.
+
+    Returns:
+        `[B, stop - start, D]` codes, equal to the same slice of the whole interpolation.
+    """
+    if factor == 0 or trajectory.shape[1] < 2:
+        return trajectory[:, start:stop]
+    last = trajectory.shape[1] - 1
+    index = torch.arange(start, stop, device=trajectory.device)
+    segment = torch.div(index, factor + 1, rounding_mode="floor").clamp(max=last - 1)
+    weights = (index - segment * (factor + 1)).to(trajectory.dtype) / (factor + 1)  # [S]
+    begin, end = trajectory[:, segment], trajectory[:, segment + 1]  # [B, S, D]
+    between = begin + weights[:, None] * (end - begin)
+    return torch.where((index == last * (factor + 1))[:, None], trajectory[:, -1:], between)
 
 
 def truncate_content(content: torch.Tensor, basis: PCABasis, psi: float) -> torch.Tensor:
@@ -295,7 +321,7 @@ class LatentMotionPipeline:
             ConfigError: A bad seed, count or truncation, or videos that cannot fit in the memory
                 the device has available (checked before anything is computed).
         """
-        self._check_memory(len(content) if content is not None else n_videos, self.n_frames if n_frames is None else n_frames, interpolation)
+        self.check_memory(len(content) if content is not None else n_videos, n_frames, interpolation=interpolation)
         trajectory = self.trajectories(
             n_videos,
             n_frames,
@@ -315,16 +341,122 @@ class LatentMotionPipeline:
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             return render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
 
-    def _check_memory(self, n_videos: int, n_frames: int, interpolation: int) -> None:
-        """Refuse videos whose frames and codes cannot fit in the memory the device has available."""
-        length = (n_frames - 1) * (interpolation + 1) + 1
-        frame = 3 * self.backend.resolution**2 * torch.finfo(self.dtype).bits // 8 + self.backend.latent_space.total_dim * 4
-        check_memory(
-            n_videos * length * frame,
-            self.device,
-            what=f"generating {n_videos} video(s) of {length:,} frames",
-            lower="n_videos (-n), n_frames (-t) or interpolation (--interpolation)",
+    @torch.no_grad()
+    def generate_stream(
+        self,
+        n_videos: int = 1,
+        n_frames: int | None = None,
+        *,
+        seed: int = 0,
+        content: torch.Tensor | None = None,
+        motion_noise: torch.Tensor | None = None,
+        content_seed: int | None = None,
+        motion_seed: int | None = None,
+        interpolation: int = 0,
+        truncation: float = 1.0,
+        noise: bool = True,
+        batch_size: int = 64,
+        chunk_frames: int = 64,
+    ) -> Iterator[torch.Tensor]:
+        """Generate videos a few frames at a time, so that memory does not grow with their length.
+
+        The trajectories (small: `[B, T, D]` codes) are computed first, then rendered
+        `chunk_frames` frames per video at a time; the chunks, joined along time, are the videos
+        [generate][latentmotion.pipeline.LatentMotionPipeline.generate] returns for the same
+        arguments. Write them with a [VideoWriter][latentmotion.video.VideoWriter].
+
+        Args:
+            n_videos: Number of videos B (ignored when `content` is given).
+            n_frames: Frames T per video before interpolation (default: the pipeline's).
+            seed: Seed of content, motion and generator noise unless overridden below.
+            content: `[B, D]` content codes; drawn when None.
+            motion_noise: `[B, T-1, N]` motion noise; drawn when None.
+            content_seed: Seed of the content codes and the per-video generator noise.
+            motion_seed: Seed of the motion noise.
+            interpolation: Codes inserted between consecutive frames (smoother, longer videos).
+            truncation: psi in `[0, 1]` pulling drawn content codes toward the basis mean (1 = none).
+            noise: Draw one generator-noise sample per video, shared by its frames; False renders
+                with the backend's deterministic noise.
+            batch_size: Frames rendered per backend call.
+            chunk_frames: Frames per video in each chunk.
+
+        Yields:
+            `[B, t, 3, H, W]` frames in `[-1, 1]` on the pipeline's device, `t <= chunk_frames`,
+            in order.
+
+        Raises:
+            ConfigError: A bad seed, count or truncation, or codes and one chunk that cannot fit
+                in the memory available (checked before anything is computed).
+        """
+        if chunk_frames < 1:
+            raise ConfigError(f"chunk_frames must be at least 1, got {chunk_frames}")
+        if interpolation < 0:
+            raise ConfigError(f"interpolation factor must be >= 0, got {interpolation}")
+        videos = len(content) if content is not None else n_videos
+        self.check_memory(videos, n_frames, interpolation=interpolation, chunk_frames=chunk_frames, host=True)
+        trajectory = self.trajectories(
+            n_videos,
+            n_frames,
+            seed=seed,
+            content=content,
+            motion_noise=motion_noise,
+            content_seed=content_seed,
+            motion_seed=motion_seed,
+            truncation=truncation,
         )
+        per_video_noise = []
+        if noise:
+            noise_rng = stream_generator(seed if content_seed is None else content_seed, Stream.RENDER_NOISE)
+            per_video_noise = self.backend.sample_noise(len(trajectory), generator=noise_rng)
+        length = (trajectory.shape[1] - 1) * (interpolation + 1) + 1
+        for start in range(0, length, chunk_frames):
+            codes = interpolated_codes(trajectory, interpolation, start, min(start + chunk_frames, length))
+            with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+                yield render(self.backend, codes, per_video_noise, batch_size=batch_size)
+
+    def check_memory(
+        self,
+        n_videos: int,
+        n_frames: int | None = None,
+        *,
+        interpolation: int = 0,
+        chunk_frames: int | None = None,
+        host: bool = False,
+    ) -> None:
+        """Refuse videos that cannot fit in the memory available, before anything is computed.
+
+        [generate][latentmotion.pipeline.LatentMotionPipeline.generate] holds every frame and
+        code; [generate_stream][latentmotion.pipeline.LatentMotionPipeline.generate_stream] holds
+        the codes of the motion (a few hundred bytes a frame) and one chunk of frames.
+
+        Args:
+            n_videos: Number of videos B.
+            n_frames: Frames T per video before interpolation (default: the pipeline's).
+            interpolation: Codes inserted between consecutive frames.
+            chunk_frames: Frames per video held at once (None: all of them).
+            host: The frames held at once are also copied to the CPU's memory (to write them);
+                checked there too when the pipeline computes on another device.
+
+        Raises:
+            ConfigError: The request needs more memory than the device (or the host) has
+                available; the message names the options to lower.
+        """
+        n_frames = self.n_frames if n_frames is None else n_frames
+        length = (n_frames - 1) * (interpolation + 1) + 1
+        held = length if chunk_frames is None else min(chunk_frames, length)
+        space = self.backend.latent_space.total_dim
+        pixels = 3 * self.backend.resolution**2
+        frame = pixels * torch.finfo(self.dtype).bits // 8 + space * 4
+        config = self.motion.config
+        step = 4 * (2 * space + 2 * config.noise_dim + config.n_components) + MOTION_STEP_OVERHEAD  # the motion generator's records of one step
+        motion = 0 if chunk_frames is None else n_frames * step
+        lower = "n_videos (-n), n_frames (-t) or interpolation (--interpolation)"
+        what = f"generating {n_videos} video(s) of {length:,} frames"
+        if chunk_frames is not None:
+            what += f", {held:,} at a time,"
+        check_memory(n_videos * (motion + held * frame), self.device, what=what, lower=lower)
+        if host and self.device.type != "cpu":
+            check_memory(n_videos * held * pixels, torch.device("cpu"), what=f"{what} copied to the host", lower=lower)
 
     def save_pretrained(
         self,
