@@ -11,7 +11,9 @@ hook.
 The suffix of `--output` picks the format of `generate` and `animate`: `.mp4` (H.264), `.gif`,
 or `.png` (a grid: one row per video, one column per frame). Several videos go to one `.png`
 grid, or to one numbered `.mp4`/`.gif` file each: `--output clip.mp4 -n 3` writes `clip-0.mp4`,
-`clip-1.mp4` and `clip-2.mp4`.
+`clip-1.mp4` and `clip-2.mp4`. `.mp4` and `.gif` files are written as the frames are rendered,
+`STREAM_CHUNK_FRAMES` (64) per video at a time, so a video's
+length alone never exhausts memory; a `.png` grid holds every frame at once.
 """
 
 import enum

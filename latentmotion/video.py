@@ -68,8 +68,11 @@ def write_video(path: str | os.PathLike[str], video: torch.Tensor, *, fps: float
       [MP4_CRF][latentmotion.video.MP4_CRF]. yuv420p needs an even width and height: an odd
       side is padded by repeating its last row or column, so the file is one pixel larger there.
     - `.gif`: animated GIF that loops forever, each frame shown `1 / fps` seconds (GIF stores
-      hundredths of a second). Colours are quantised to a 256-colour palette per frame, and
-      Pillow merges identical consecutive frames into one longer frame.
+      hundredths of a second). Colours are quantised to a 256-colour palette per frame, and every
+      frame is written, so the file has exactly T frames.
+
+    `.mp4` and `.gif` go through a [VideoWriter][latentmotion.video.VideoWriter], which writes
+    a long video in pieces to the same file.
     - `.png`: a single row of frames, as [write_grid][latentmotion.video.write_grid] draws it.
 
     Args:
