@@ -55,6 +55,8 @@ STREAM_CHUNK_FRAMES = 64
 MIN_FRAME_BYTES = 16
 """Fewest bytes a frame takes in an `.mp4` or `.gif` file (its index entry and headers); a request whose
 files cannot fit on the disk at this size is refused before anything is rendered."""
+ENCODER_BYTES_PER_PIXEL = 128
+"""Host memory an open `.mp4` writer takes per pixel of a frame (x264 keeps about 75: its lookahead and reference frames)."""
 PLOT_SIZE = (960, 540)  # width, height of `plot`'s PNG in pixels
 PLOT_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
@@ -574,7 +576,9 @@ def _generate_videos(loaded: "LatentMotionPipeline", output: Path, *, n_videos: 
     the memory a request needs is checked first, on the device and, for the frames copied
     there to be written, on the host. A command writes all its files or none.
     """
-    from latentmotion.devices import format_bytes
+    import torch
+
+    from latentmotion.devices import check_memory, format_bytes
     from latentmotion.video import VideoWriter
 
     interpolation = options.get("interpolation", 0)
@@ -585,6 +589,12 @@ def _generate_videos(loaded: "LatentMotionPipeline", output: Path, *, n_videos: 
             videos = loaded.generate(n_videos, n_frames, **options).cpu()
         return _write_videos(videos, output, fps=fps), videos.shape[1]
     loaded.check_memory(n_videos, n_frames, interpolation=interpolation, chunk_frames=STREAM_CHUNK_FRAMES, host=True)
+    check_memory(  # every video's file is open at once, each with its encoder's buffers
+        n_videos * ENCODER_BYTES_PER_PIXEL * loaded.backend.resolution**2,
+        torch.device("cpu"),
+        what=f"encoding {n_videos} video(s) at once",
+        lower="n_videos (-n), or write a .png grid",
+    )
     needed, free = n_videos * length * MIN_FRAME_BYTES, shutil.disk_usage(output.parent).free
     if needed > free:
         raise ConfigError(

@@ -363,7 +363,10 @@ class LatentMotionPipeline:
         The trajectories (small: `[B, T, D]` codes) are computed first, then rendered
         `chunk_frames` frames per video at a time; the chunks, joined along time, are the videos
         [generate][latentmotion.pipeline.LatentMotionPipeline.generate] returns for the same
-        arguments. Write them with a [VideoWriter][latentmotion.video.VideoWriter].
+        arguments: bit for bit when a chunk holds a whole video (or, for one video, when
+        `chunk_frames` equals `batch_size`), else up to floating-point rounding, as the backend
+        renders the frames in other batches. Write them with a
+        [VideoWriter][latentmotion.video.VideoWriter].
 
         Args:
             n_videos: Number of videos B (ignored when `content` is given).
@@ -412,7 +415,8 @@ class LatentMotionPipeline:
         for start in range(0, length, chunk_frames):
             codes = interpolated_codes(trajectory, interpolation, start, min(start + chunk_frames, length))
             with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
-                yield render(self.backend, codes, per_video_noise, batch_size=batch_size)
+                frames = render(self.backend, codes, per_video_noise, batch_size=batch_size)
+            yield frames  # outside autocast: the caller's code runs as it would without it
 
     def check_memory(
         self,

@@ -785,6 +785,15 @@ def test_length_alone_never_exhausts_memory(pipeline_dir, tmp_path, monkeypatch)
     assert [count_frames(path) for path in json.loads(result.stdout)["files"]] == [frames, frames]
 
 
+def test_many_videos_encoded_at_once_are_checked_against_host_memory(pipeline_dir, tmp_path, monkeypatch):
+    from latentmotion import devices
+
+    monkeypatch.setattr(devices, "available_memory", lambda device: 2**20)  # the frames fit; 50 encoders' buffers do not
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-n", 50, "-t", 2, "-o", tmp_path / "v.mp4"), "encoding 50 video(s) at once", "lower n_videos (-n)")
+    assert list(tmp_path.iterdir()) == []
+    assert invoke("generate", "-p", pipeline_dir, "-n", 50, "-t", 2, "-o", tmp_path / "v.png").exit_code == 0
+
+
 def test_a_basis_batch_that_cannot_fit_in_memory_is_refused(tmp_path):
     result = invoke("fit-basis", "tiny", "--samples", 10**13, "--batch-size", 10**13, "-o", tmp_path / "b.safetensors")
     assert_user_error(result, "drawing 10,000,000,000,000 codes at a time", "lower batch_size (--batch-size)")
