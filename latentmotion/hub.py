@@ -6,7 +6,8 @@ go through the Hub cache (`HF_HUB_CACHE`), work offline once cached (`HF_HUB_OFF
 fail with one typed error whose message says what to do.
 
 A pipeline on the Hub is a model repo holding the files of a pipeline folder (`config.json`,
-`motion.safetensors`, `basis.safetensors`, a model card `README.md`). One id loads everything,
+`motion.safetensors`, `basis.safetensors`, a model card `README.md` generated for the repo, and a
+sample video `sample.gif`; see [model_card][latentmotion.hub.model_card]). One id loads everything,
 backend weights included. `config.json` records the backend's options, and those say where its
 weights come from. A backend declares which of its options name files
 ([file_options][latentmotion.backend.ImageGeneratorBackend.file_options]); for those:
