@@ -24,7 +24,9 @@ test: $(STAMP)
 
 # An sdist and a wheel of every package into dist/, checked as PyPI checks them.
 DISTRIBUTIONS := . plugins/latentmotion-toyworld plugins/latentmotion-stylegan2 plugins/latentmotion-biggan examples/custom-backend
+# scripts/check_release.py first refuses a dirty version (docs/contributing.md, Release).
 dist: $(STAMP)
+	$(BIN)/python scripts/check_release.py
 	rm -rf dist
 	for package in $(DISTRIBUTIONS); do $(BIN)/python -m build --no-isolation --outdir dist $$package || exit 1; done
 	$(BIN)/twine check --strict dist/*

@@ -11,7 +11,9 @@ hook.
 The suffix of `--output` picks the format of `generate` and `animate`: `.mp4` (H.264), `.gif`,
 or `.png` (a grid: one row per video, one column per frame). Several videos go to one `.png`
 grid, or to one numbered `.mp4`/`.gif` file each: `--output clip.mp4 -n 3` writes `clip-0.mp4`,
-`clip-1.mp4` and `clip-2.mp4`.
+`clip-1.mp4` and `clip-2.mp4`. `.mp4` and `.gif` files are written as the frames are rendered,
+`STREAM_CHUNK_FRAMES` (64) per video at a time, so a video's
+length alone never exhausts memory; a `.png` grid holds every frame at once.
 """
 
 import enum
@@ -19,6 +21,7 @@ import glob
 import json
 import math
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -47,6 +50,13 @@ DEFAULT_PIPELINE = "toy"
 """The pipeline `generate` and `animate` load without `--pipeline`."""
 DEFAULT_PIPELINE_DISTRIBUTION = "latentmotion-toyworld"
 """The plugin distribution that registers `DEFAULT_PIPELINE`."""
+STREAM_CHUNK_FRAMES = 64
+"""Frames per video that `generate` and `animate` render at a time into an `.mp4` or `.gif` file."""
+MIN_FRAME_BYTES = 16
+"""Fewest bytes a frame takes in an `.mp4` or `.gif` file (its index entry and headers); a request whose
+files cannot fit on the disk at this size is refused before anything is rendered."""
+ENCODER_BYTES_PER_PIXEL = 128
+"""Host memory an open `.mp4` writer takes per pixel of a frame (x264 keeps about 75: its lookahead and reference frames)."""
 PLOT_SIZE = (960, 540)  # width, height of `plot`'s PNG in pixels
 PLOT_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
@@ -174,24 +184,14 @@ def generate(
             check_seed(value, name=name)
     _check_video_output(output, n_videos)
     loaded = _load_pipeline(pipeline, revision=revision, device=device)
-    with progress_bar(f"generating {n_videos} video(s)", transient=True):
-        videos = loaded.generate(
-            n_videos,
-            frames,
-            seed=seed,
-            content_seed=content_seed,
-            motion_seed=motion_seed,
-            interpolation=interpolation,
-            truncation=truncation,
-            noise=noise.value,
-        ).cpu()
     fps = fps or loaded.fps
-    files = _write_videos(videos, output, fps=fps)
+    options = {"seed": seed, "content_seed": content_seed, "motion_seed": motion_seed, "interpolation": interpolation, "truncation": truncation}
+    files, length = _generate_videos(loaded, output, n_videos=n_videos, n_frames=frames, fps=fps, noise=noise.value, **options)
     result = {
         "files": [str(path) for path in files],
-        "n_videos": videos.shape[0],
-        "n_frames": videos.shape[1],
-        "resolution": videos.shape[-1],
+        "n_videos": n_videos,
+        "n_frames": length,
+        "resolution": loaded.backend.resolution,
         "fps": fps,
         "content_seed": seed if content_seed is None else content_seed,
         "motion_seed": seed if motion_seed is None else motion_seed,
@@ -385,14 +385,29 @@ def push(
     private: Annotated[bool, typer.Option(help="Create the repo private.")] = False,
     token: Annotated[str | None, typer.Option(help="Hub token (default: `hf auth login`'s, or HF_TOKEN).")] = None,
     message: Annotated[str | None, typer.Option(help="Commit message.")] = None,
+    card: Annotated[Path | None, typer.Option(help="Your own model card (Markdown), uploaded as it is instead of the generated one.")] = None,
+    sample: Annotated[bool, typer.Option(help="Render and upload a sample video, sample.gif (--no-sample for a slow backend).")] = True,
     json_output: JsonOption = False,
 ) -> None:
-    """Upload a trained pipeline to the Hub with a generated model card."""
+    """Upload a trained pipeline to the Hub with a freshly generated model card.
+
+    The card holds the Hub's metadata (licence, base model, tags, datasets, the last evaluation's
+    metrics, the training configuration) as the folder's README.md records them, a sample video and
+    how to load the pipeline.
+    """
     if not pipeline.is_dir():
         raise ConfigError(f"{str(pipeline)!r} is not a pipeline folder; push a folder written by training or save_pretrained")
+    card_text = None
+    if card is not None:
+        if not card.is_file():
+            raise ConfigError(f"model card {str(card)!r} is not a file")
+        try:
+            card_text = card.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"model card {str(card)!r} is not UTF-8 text: {error}") from None
     loaded = _load_pipeline(str(pipeline), revision=None, device=Device.cpu)
     with progress_bar(f"uploading to {repo_id}", transient=True):
-        url = loaded.push_to_hub(repo_id, private=private or None, token=token, commit_message=message)
+        url = loaded.push_to_hub(repo_id, private=private or None, token=token, commit_message=message, card_text=card_text, sample=sample)
     _report({"repo_id": repo_id, "commit_url": url}, json_output, [f"pushed to {url}"])
 
 
@@ -442,11 +457,9 @@ def animate(
         content = loaded.backend.invert(target, steps=steps, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         score = psnr(loaded.backend.synthesize(content), target).item()
-    with progress_bar("generating the motion", transient=True):
-        video = loaded.generate(content=content, n_frames=frames, seed=seed, interpolation=interpolation, noise=False).cpu()
     fps = fps or loaded.fps
-    files = _write_videos(video, output, fps=fps)
-    result = {"files": [str(path) for path in files], "psnr": score, "n_frames": video.shape[1], "fps": fps}
+    files, length = _generate_videos(loaded, output, n_videos=1, n_frames=frames, fps=fps, content=content, seed=seed, interpolation=interpolation, noise=False)
+    result = {"files": [str(path) for path in files], "psnr": score, "n_frames": length, "fps": fps}
     _report(result, json_output, [f"inversion PSNR {score:.2f} dB", *(f"wrote {path}" for path in files)])
 
 
@@ -778,6 +791,58 @@ def _video_paths(output: Path, n_videos: int) -> list[Path]:
         return [output]
     width = len(str(n_videos - 1))
     return [output.with_name(f"{output.stem}-{index:0{width}d}{output.suffix}") for index in range(n_videos)]
+
+
+def _generate_videos(loaded: "LatentMotionPipeline", output: Path, *, n_videos: int, n_frames: int | None, fps: int, **options: Any) -> tuple[list[Path], int]:
+    """Generate videos into `output` (see the module docstring for the file names); return the files and the frames per video.
+
+    `.mp4` and `.gif` files are written as the frames are rendered, a chunk at a time, so that
+    memory does not grow with the videos' length; a `.png` grid is rendered whole. Either way
+    the memory a request needs is checked first, on the device and, for the frames copied
+    there to be written, on the host. A command writes all its files or none.
+    """
+    import torch
+
+    from latentmotion.devices import check_memory, format_bytes
+    from latentmotion.video import VideoWriter
+
+    interpolation = options.get("interpolation", 0)
+    length = ((loaded.n_frames if n_frames is None else n_frames) - 1) * (interpolation + 1) + 1
+    if output.suffix.lower() == ".png":
+        loaded.check_memory(n_videos, n_frames, interpolation=interpolation, host=True)
+        with progress_bar(f"generating {n_videos} video(s)", transient=True):
+            videos = loaded.generate(n_videos, n_frames, **options).cpu()
+        return _write_videos(videos, output, fps=fps), videos.shape[1]
+    loaded.check_memory(n_videos, n_frames, interpolation=interpolation, chunk_frames=STREAM_CHUNK_FRAMES, host=True)
+    check_memory(  # every video's file is open at once, each with its encoder's buffers
+        n_videos * ENCODER_BYTES_PER_PIXEL * loaded.backend.resolution**2,
+        torch.device("cpu"),
+        what=f"encoding {n_videos} video(s) at once",
+        lower="n_videos (-n), or write a .png grid",
+    )
+    needed, free = n_videos * length * MIN_FRAME_BYTES, shutil.disk_usage(output.parent).free
+    if needed > free:
+        raise ConfigError(
+            f"writing {n_videos} video(s) of {length:,} frames needs at least {format_bytes(needed)} on disk, but only "
+            f"{format_bytes(free)} is free in {str(output.parent)!r}; lower n_videos (-n), n_frames (-t) or interpolation (--interpolation)"
+        )
+    writers = [VideoWriter(path, fps=fps) for path in _video_paths(output, n_videos)]
+    written: list[Path] = []
+    try:
+        with progress_bar(f"generating {n_videos} video(s)", total=length, transient=True) as advance:
+            for chunk in loaded.generate_stream(n_videos, n_frames, chunk_frames=STREAM_CHUNK_FRAMES, **options):  # [B, t, 3, H, W]
+                for writer, video in zip(writers, chunk, strict=True):
+                    writer.write(video)
+                advance(chunk.shape[1])
+        for writer in writers:
+            written.append(writer.close())
+    except BaseException:
+        for writer in writers:
+            writer.discard()
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return written, writers[0].n_frames
 
 
 def _write_videos(videos: "torch.Tensor", output: Path, *, fps: int) -> list[Path]:

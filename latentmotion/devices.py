@@ -94,7 +94,16 @@ def check_memory(needed: int, device: torch.device, *, what: str, lower: str) ->
     """
     available = available_memory(device)
     if available is not None and needed > available:
-        raise ConfigError(
-            f"{what} needs at least {needed / 2**30:,.1f} GiB of memory on {device}, but only {available / 2**30:,.1f} GiB is available; "
-            f"lower {lower}"
-        )
+        raise ConfigError(f"{what} needs at least {format_bytes(needed)} of memory on {device}, but only {format_bytes(available)} is available; lower {lower}")
+
+
+def format_bytes(count: int) -> str:
+    """A number of bytes as people read it: in GiB from 1 GiB on, else in MiB.
+
+    Args:
+        count: Bytes.
+
+    Returns:
+        E.g. `"12.5 GiB"` or `"3.1 MiB"`.
+    """
+    return f"{count / 2**30:,.1f} GiB" if count >= 2**30 else f"{count / 2**20:,.1f} MiB"

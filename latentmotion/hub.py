@@ -6,7 +6,8 @@ go through the Hub cache (`HF_HUB_CACHE`), work offline once cached (`HF_HUB_OFF
 fail with one typed error whose message says what to do.
 
 A pipeline on the Hub is a model repo holding the files of a pipeline folder (`config.json`,
-`motion.safetensors`, `basis.safetensors`, a model card `README.md`). One id loads everything,
+`motion.safetensors`, `basis.safetensors`, a model card `README.md` generated for the repo, and a
+sample video `sample.gif`; see [model_card][latentmotion.hub.model_card]). One id loads everything,
 backend weights included. `config.json` records the backend's options, and those say where its
 weights come from. A backend declares which of its options name files
 ([file_options][latentmotion.backend.ImageGeneratorBackend.file_options]); for those:
@@ -28,12 +29,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from latentmotion.errors import CheckpointError, ConfigError, HubError, one_line
 
@@ -325,24 +329,129 @@ def bundle_backend_files(options: dict[str, Any], folder: Path, *, file_options:
     return bundled
 
 
-def model_card(config: dict[str, Any], *, repo_id: str) -> str:
-    """The model card (`README.md`) of a pipeline repo on the Hub.
+SAMPLE_NAME = "sample.gif"
+"""The sample video a pipeline folder holds beside its model card."""
+
+SAMPLE_FRAMES = 16
+"""Most frames of the sample video (fewer when the pipeline's videos are shorter)."""
+
+TRAINING_CONFIG_KEY = "training_config"
+"""Key of the card's metadata that holds the training configuration."""
+
+LICENSE_UNKNOWN = "unknown"
+"""The card's licence when none is given: the Hub's value for "not stated"."""
+
+
+def _metrics(instance: Any, attribute: attrs.Attribute, value: dict[str, float]) -> None:
+    for name, number in value.items():
+        if not isinstance(name, str) or not name or isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise ConfigError(f"card metrics map names to finite numbers, got {name!r}: {number!r}")
+
+
+@attrs.frozen(kw_only=True)
+class CardInfo:
+    """What a pipeline's model card states beyond the pipeline's own configuration.
+
+    A pipeline carries one ([LatentMotionPipeline.card][latentmotion.pipeline.LatentMotionPipeline]);
+    the trainer fills `training`, the caller fills the rest. `from_pretrained` reads it back from
+    the card's metadata, so a pipeline loaded and saved or pushed again keeps it.
+
+    Attributes:
+        license: Licence of the pipeline, as a Hub licence id (e.g. `"mit"`, `"apache-2.0"`,
+            `"other"`); None writes `"unknown"`. The backend's weights keep their own licence.
+        datasets: Hub dataset ids (or names) of the training videos.
+        metrics: Results of the last evaluation, metric name to value (e.g. the toy world's
+            `motion_distance`); never filled in by latentmotion itself.
+        evaluation: What the metrics were measured on (e.g. `"toy world, 1,024 videos"`);
+            default: the first of `datasets`, else `"unspecified"`.
+        training: The training configuration (a [TrainConfig][latentmotion.config.TrainConfig] as
+            a dict) of the run that trained the motion generator.
+    """
+
+    license: str | None = None
+    datasets: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    metrics: dict[str, float] = attrs.field(factory=dict, converter=dict, validator=_metrics)
+    evaluation: str | None = None
+    training: dict[str, Any] | None = None
+
+
+def base_models(options: dict[str, Any], file_options: Sequence[str]) -> list[str]:
+    """The Hub repos the backend's weights come from: file options whose value is a repo id.
 
     Args:
-        config: The pipeline's `config.json` as uploaded.
-        repo_id: The repo it is uploaded to.
+        options: The backend options as saved in `config.json` (local files already bundled).
+        file_options: The backend's options that name files.
 
     Returns:
-        Markdown with Hub metadata, a summary table, usage and citation.
+        Repo ids, in option order (empty for local or bundled weights).
     """
+    return [value for key, value in options.items() if key in file_options and isinstance(value, str) and is_repo_id(value) and not Path(value).exists()]
+
+
+def model_card(
+    config: dict[str, Any],
+    *,
+    repo_id: str,
+    info: CardInfo | None = None,
+    file_options: Sequence[str] = (),
+    sample: str | None = None,
+) -> str:
+    """The model card (`README.md`) of a pipeline: the Hub's structured metadata, then a description.
+
+    The metadata (`huggingface_hub.ModelCardData`) holds `library_name: latentmotion`, the
+    licence, `base_model` (the Hub repos the backend's weights come from), tags, datasets, the
+    last evaluation's metrics as a `model-index`, and the training configuration. The text shows
+    the sample video, a summary table, the training configuration and the metrics, and how to
+    load the pipeline.
+
+    Args:
+        config: The pipeline's `config.json` as saved.
+        repo_id: The Hub repo (or folder name) the card's usage loads.
+        info: What the card states beyond `config` (default: nothing).
+        file_options: The backend's options that name files (see
+            [base_models][latentmotion.hub.base_models]).
+        sample: File name of the sample video beside the card, or None for no sample.
+
+    Returns:
+        The card's Markdown, with YAML metadata that `huggingface_hub.ModelCard.load` reads.
+    """
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    info = info or CardInfo()
     backend = config["backend"]
     space = config["latent_space"]
     motion = config["motion"]
     versions = config.get("versions", {})
+    name = repo_id.split("/")[-1]
+    bases = base_models(backend.get("options", {}), file_options)
+    evaluation = info.evaluation or (info.datasets[0] if info.datasets else "unspecified")
+    data = ModelCardData(
+        library_name="latentmotion",
+        license=info.license or LICENSE_UNKNOWN,
+        base_model=bases or None,
+        tags=["video-generation", "gan", "mocogan-hd", "latentmotion", backend["name"], f"latentmotion-{backend['name']}"],
+        datasets=list(info.datasets) or None,
+        metrics=list(info.metrics) or None,
+        model_name=name,
+        eval_results=[
+            EvalResult(
+                task_type="unconditional-video-generation",
+                task_name="Unconditional video generation",
+                dataset_type=evaluation,
+                dataset_name=evaluation,
+                metric_type=metric,
+                metric_value=value,
+            )
+            for metric, value in info.metrics.items()
+        ]
+        or None,
+        **({TRAINING_CONFIG_KEY: info.training} if info.training is not None else {}),
+    )
     condition = f" + {space['condition_dim']}-d condition" if space.get("condition_dim") else ""
     options = ", ".join(f"`{key}={value!r}`" for key, value in backend.get("options", {}).items()) or "none"
     rows = [
         ("Backend", f"`{backend['name']}` (options: {options})"),
+        ("Base model", ", ".join(f"[{base}](https://huggingface.co/{base})" for base in bases) or "weights bundled with the pipeline"),
         ("Latent space", f"`{space['name']}`, {space['dim']}-d{condition}"),
         ("Resolution", f"{config['resolution']} x {config['resolution']}"),
         ("Frames", f"{config['n_frames']} at {config['fps']} fps"),
@@ -350,27 +459,72 @@ def model_card(config: dict[str, Any], *, repo_id: str) -> str:
             "Motion generator",
             f"LSTM hidden {motion['hidden_dim']}, {motion['n_components']} PCA directions, step scale {motion['step_scale']}",
         ),
+        ("Licence", info.license or "not stated"),
+        ("Training data", ", ".join(info.datasets) or "not stated"),
         ("Versions", ", ".join(f"{name} {version}" for name, version in versions.items())),
     ]
-    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    tags = ["video-generation", "gan", "mocogan-hd", "latentmotion", f"latentmotion-{backend['name']}"]
-    return (
-        "---\nlibrary_name: latentmotion\ntags:\n"
-        + "".join(f"- {tag}\n" for tag in tags)
-        + "---\n\n"
-        + f"# {repo_id.split('/')[-1]}\n\n"
-        + "A latentmotion video generator: a MoCoGAN-HD motion generator that walks through the latent space "
-        + f"of the frozen `{backend['name']}` image generator, which renders every frame.\n\n"
-        + "| | |\n|---|---|\n"
-        + table
-        + "\n\n## Usage\n\n"
-        + f"The `{backend['name']}` backend must be installed (`latentmotion backends` lists the installed ones).\n\n"
-        + f"```bash\nlatentmotion generate --pipeline {repo_id} --n-videos 4 --output video.mp4\n```\n\n"
-        + "```python\nfrom latentmotion import LatentMotionPipeline\n\n"
-        + f'pipeline = LatentMotionPipeline.from_pretrained("{repo_id}")\n'
-        + "videos = pipeline.generate(4, seed=0)  # [4, T, 3, H, W] in [-1, 1]\n```\n\n"
-        + f"## Citation\n\n```bibtex\n{MOCOGAN_HD_CITATION}\n```\n"
+    table = "\n".join(f"| {key} | {value} |" for key, value in rows)
+    sections = [
+        (
+            f"# {name}\n\n"
+            "A latentmotion video generator: a MoCoGAN-HD motion generator that walks through the latent space "
+            f"of the frozen `{backend['name']}` image generator, which renders every frame.\n"
+        ),
+    ]
+    if sample:
+        sections.append(f"![A sample video (seed 0)]({sample})\n")
+    sections.append("| | |\n|---|---|\n" + table + "\n")
+    if info.metrics:
+        metric_rows = "\n".join(f"| {metric} | {value:.6g} |" for metric, value in info.metrics.items())
+        sections.append(f"## Evaluation\n\nThe last evaluation, on {evaluation}:\n\n| metric | value |\n|---|---|\n{metric_rows}\n")
+    if info.training is not None:
+        sections.append(
+            "## Training\n\nThe configuration of the run that trained the motion generator "
+            "(`latentmotion train` reads it as JSON or as TOML with the same tables):\n\n"
+            f"```json\n{json.dumps(info.training, indent=2)}\n```\n"
+        )
+    sections.append(
+        "## Usage\n\n"
+        f"The `{backend['name']}` backend must be installed (`latentmotion backends` lists the installed ones).\n\n"
+        f"```bash\nlatentmotion generate --pipeline {repo_id} --n-videos 4 --output video.mp4\n```\n\n"
+        "```python\nfrom latentmotion import LatentMotionPipeline\n\n"
+        f'pipeline = LatentMotionPipeline.from_pretrained("{repo_id}")\n'
+        "videos = pipeline.generate(4, seed=0)  # [4, T, 3, H, W] in [-1, 1]\n```\n"
     )
+    sections.append(f"## Citation\n\n```bibtex\n{MOCOGAN_HD_CITATION}\n```\n")
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(sections)))
+
+
+def read_card_info(path: Path) -> CardInfo:
+    """Read what a model card states back from its metadata (the inverse of [model_card][latentmotion.hub.model_card]).
+
+    Args:
+        path: A pipeline's `README.md`.
+
+    Returns:
+        The licence, datasets, metrics and training configuration it holds; an empty
+        [CardInfo][latentmotion.hub.CardInfo] when the file is missing or its metadata cannot
+        be read (a hand-written card).
+    """
+    from huggingface_hub import ModelCard
+
+    if not path.is_file():
+        return CardInfo()
+    try:
+        data = ModelCard.load(path, ignore_metadata_errors=True).data
+        license = data.license if isinstance(data.license, str) and data.license != LICENSE_UNKNOWN else None
+        datasets = [data.datasets] if isinstance(data.datasets, str) else list(data.datasets or [])
+        results = data.eval_results or []
+        training = data.to_dict().get(TRAINING_CONFIG_KEY)
+        return CardInfo(
+            license=license,
+            datasets=[str(dataset) for dataset in datasets],
+            metrics={result.metric_type: float(result.metric_value) for result in results},
+            evaluation=results[0].dataset_name if results else None,
+            training=training if isinstance(training, dict) else None,
+        )
+    except Exception:  # a card that is not ours: nothing to carry over
+        return CardInfo()
 
 
 def push_to_hub(
@@ -380,11 +534,15 @@ def push_to_hub(
     private: bool | None = None,
     token: str | None = None,
     commit_message: str | None = None,
+    card_text: str | None = None,
+    sample: bool = True,
 ) -> str:
-    """Upload a pipeline, its bundled backend weights and a generated model card to a Hub repo.
+    """Upload a pipeline, its bundled backend weights and a freshly generated model card to a Hub repo.
 
     The repo is created if needed. Files under `backend/` that the new upload does not hold are
-    deleted from the repo in the same commit.
+    deleted from the repo in the same commit. The card is generated for `repo_id` from the
+    pipeline's configuration and [card][latentmotion.hub.CardInfo], as
+    [save_pretrained][latentmotion.pipeline.LatentMotionPipeline.save_pretrained] writes it.
 
     Args:
         pipeline: The pipeline to upload.
@@ -392,6 +550,8 @@ def push_to_hub(
         private: Create the repo private (None: the Hub's default); an existing repo keeps its visibility.
         token: Hub token (default: the one saved by `hf auth login`, or `HF_TOKEN`).
         commit_message: Message of the upload commit.
+        card_text: Your own model card, uploaded as it is instead of the generated one.
+        sample: Render and upload the sample video `sample.gif` (False for a slow backend).
 
     Returns:
         The URL of the commit.
@@ -404,15 +564,14 @@ def push_to_hub(
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-    from latentmotion.pipeline import CONFIG_NAME, MODEL_CARD_NAME
+    from latentmotion.pipeline import CONFIG_NAME
 
     if not is_repo_id(repo_id):
         raise ConfigError(f"{repo_id!r} is not a Hub repo id; use the form 'org/name'")
     api = HfApi(token=token)
     with tempfile.TemporaryDirectory(prefix="latentmotion-push-") as temp:
-        folder = pipeline.save_pretrained(temp)  # backend files bundled under backend/
+        folder = pipeline.save_pretrained(temp, repo_id=repo_id, card_text=card_text, sample=sample)  # backend files bundled under backend/
         config = json.loads((folder / CONFIG_NAME).read_text())
-        (folder / MODEL_CARD_NAME).write_text(model_card(config, repo_id=repo_id))
         try:
             api.create_repo(repo_id, private=private, exist_ok=True)
             commit = api.upload_folder(

@@ -4,7 +4,8 @@
     videos = pipeline.generate(4, 16, seed=0)            # [4, 16, 3, H, W] in [-1, 1]
 
 A pipeline folder holds `config.json` (backend name and options, motion sizes, library
-versions), `motion.safetensors`, `basis.safetensors` and a model card `README.md`.
+versions), `motion.safetensors`, `basis.safetensors`, a model card `README.md` (regenerated at
+every save) and a sample video `sample.gif`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,13 +41,15 @@ from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.rendering import render
 from latentmotion.streams import Stream, check_seed, stream_generator, stream_generators
 from latentmotion.structure import describe, strict_converter
-from latentmotion.video import to_uint8
+from latentmotion.video import to_uint8, write_video
 
 CONFIG_NAME = "config.json"
 MOTION_NAME = "motion.safetensors"
 BASIS_NAME = "basis.safetensors"
 MODEL_CARD_NAME = "README.md"
 FORMAT_VERSION = 1
+MOTION_STEP_OVERHEAD = 512
+"""Bytes beyond its tensors' data that the motion generator keeps per step of a video (tensor headers)."""
 
 
 def interpolate_trajectory(trajectory: torch.Tensor, factor: int) -> torch.Tensor:
@@ -66,6 +70,29 @@ def interpolate_trajectory(trajectory: torch.Tensor, factor: int) -> torch.Tenso
     start, end = trajectory[:, :-1, None], trajectory[:, 1:, None]  # [B, T-1, 1, D]
     between = start + weights[:, None] * (end - start)  # [B, T-1, S, D]
     return torch.cat([rearrange(between, "b t s d -> b (t s) d"), trajectory[:, -1:]], dim=1)
+
+
+def interpolated_codes(trajectory: torch.Tensor, factor: int, start: int, stop: int) -> torch.Tensor:
+    """Codes `start` to `stop` of `interpolate_trajectory(trajectory, factor)`, without building the rest.
+
+    Args:
+        trajectory: `[B, T, D]` codes.
+        factor: Codes inserted between each pair (0 = unchanged).
+        start: First interpolated frame.
+        stop: One past the last interpolated frame.
+
+    Returns:
+        `[B, stop - start, D]` codes, equal to the same slice of the whole interpolation.
+    """
+    if factor == 0 or trajectory.shape[1] < 2:
+        return trajectory[:, start:stop]
+    last = trajectory.shape[1] - 1
+    index = torch.arange(start, stop, device=trajectory.device)
+    segment = torch.div(index, factor + 1, rounding_mode="floor").clamp(max=last - 1)
+    weights = (index - segment * (factor + 1)).to(trajectory.dtype) / (factor + 1)  # [S]
+    begin, end = trajectory[:, segment], trajectory[:, segment + 1]  # [B, S, D]
+    between = begin + weights[:, None] * (end - begin)
+    return torch.where((index == last * (factor + 1))[:, None], trajectory[:, -1:], between)
 
 
 def truncate_content(content: torch.Tensor, basis: PCABasis, psi: float) -> torch.Tensor:
@@ -195,6 +222,9 @@ class LatentMotionPipeline:
         motion: The trained motion generator (its basis buffer is `basis.scaled(K)`).
         n_frames: Default number of frames per video.
         fps: Default frame rate of written videos.
+        card: What the model card states beyond the configuration (licence, datasets, metrics of
+            the last evaluation, training configuration); kept as the attribute `card`, which
+            may be replaced, e.g. `attrs.evolve(pipeline.card, metrics={...})`.
     """
 
     def __init__(
@@ -205,6 +235,7 @@ class LatentMotionPipeline:
         motion: MotionGenerator,
         n_frames: int = 16,
         fps: int = 10,
+        card: hub.CardInfo | None = None,
     ) -> None:
         basis.check_compatible(backend.latent_space)
         if motion.config.latent_dim != backend.latent_space.total_dim:
@@ -218,6 +249,7 @@ class LatentMotionPipeline:
         self.n_frames = n_frames
         self.fps = fps
         self.dtype = torch.float32  # what frames are rendered in; see `to`
+        self.card = card or hub.CardInfo()
 
     @property
     def device(self) -> torch.device:
@@ -371,7 +403,7 @@ class LatentMotionPipeline:
                 the device has available (checked before anything is computed).
         """
         noise = noise_mode(noise)
-        self._check_memory(len(content) if content is not None else n_videos, self.n_frames if n_frames is None else n_frames, interpolation)
+        self.check_memory(len(content) if content is not None else n_videos, n_frames, interpolation=interpolation)
         trajectory = self.trajectories(
             n_videos,
             n_frames,
@@ -389,27 +421,153 @@ class LatentMotionPipeline:
             videos = render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
         return videos.clamp(-1, 1)  # the promised range, whatever the backend returns
 
-    def _check_memory(self, n_videos: int, n_frames: int, interpolation: int) -> None:
-        """Refuse videos whose frames and codes cannot fit in the memory the device has available."""
-        length = (n_frames - 1) * (interpolation + 1) + 1
-        frame = 3 * self.backend.resolution**2 * torch.finfo(self.dtype).bits // 8 + self.backend.latent_space.total_dim * 4
-        check_memory(
-            n_videos * length * frame,
-            self.device,
-            what=f"generating {n_videos} video(s) of {length:,} frames",
-            lower="n_videos (-n), n_frames (-t) or interpolation (--interpolation)",
-        )
+    @torch.no_grad()
+    def generate_stream(
+        self,
+        n_videos: int = 1,
+        n_frames: int | None = None,
+        *,
+        seed: int = 0,
+        content: torch.Tensor | None = None,
+        motion_noise: torch.Tensor | None = None,
+        content_seed: int | None = None,
+        motion_seed: int | None = None,
+        interpolation: int = 0,
+        truncation: float = 1.0,
+        noise: NoiseMode | bool = "video",
+        batch_size: int = 64,
+        chunk_frames: int = 64,
+    ) -> Iterator[torch.Tensor]:
+        """Generate videos a few frames at a time, so that memory does not grow with their length.
 
-    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
-        """Write `config.json`, `motion.safetensors`, `basis.safetensors` and a model card.
+        The trajectories (small: `[B, T, D]` codes) are computed first, then rendered
+        `chunk_frames` frames per video at a time; the chunks, joined along time, are the videos
+        [generate][latentmotion.pipeline.LatentMotionPipeline.generate] returns for the same
+        arguments: bit for bit when a chunk holds a whole video (or, for one video, when
+        `chunk_frames` equals `batch_size`), else up to floating-point rounding, as the backend
+        renders the frames in other batches. Write them with a
+        [VideoWriter][latentmotion.video.VideoWriter].
+
+        Args:
+            n_videos: Number of videos B (ignored when `content` is given).
+            n_frames: Frames T per video before interpolation (default: the pipeline's).
+            seed: Seed of content, motion and generator noise unless overridden below.
+            content: `[B, D]` content codes; drawn when None.
+            motion_noise: `[B, T-1, N]` motion noise; drawn when None.
+            content_seed: Seed of the content codes and the per-video generator noise.
+            motion_seed: Seed of the motion noise.
+            interpolation: Codes inserted between consecutive frames (smoother, longer videos).
+            truncation: psi in `[0, 1]` pulling drawn content codes toward the basis mean (1 = none).
+            noise: The generator's noise inputs, as for
+                [generate][latentmotion.pipeline.LatentMotionPipeline.generate]: `"video"` (or
+                True), `"constant"` (or False) or `"zero"`.
+            batch_size: Frames rendered per backend call.
+            chunk_frames: Frames per video in each chunk.
+
+        Yields:
+            `[B, t, 3, H, W]` frames in `[-1, 1]` on the pipeline's device, `t <= chunk_frames`,
+            in order.
+
+        Raises:
+            ConfigError: A bad seed, count or truncation, or codes and one chunk that cannot fit
+                in the memory available (checked before anything is computed).
+        """
+        if chunk_frames < 1:
+            raise ConfigError(f"chunk_frames must be at least 1, got {chunk_frames}")
+        if interpolation < 0:
+            raise ConfigError(f"interpolation factor must be >= 0, got {interpolation}")
+        noise = noise_mode(noise)
+        videos = len(content) if content is not None else n_videos
+        self.check_memory(videos, n_frames, interpolation=interpolation, chunk_frames=chunk_frames, host=True)
+        trajectory = self.trajectories(
+            n_videos,
+            n_frames,
+            seed=seed,
+            content=content,
+            motion_noise=motion_noise,
+            content_seed=content_seed,
+            motion_seed=motion_seed,
+            truncation=truncation,
+        )
+        per_video_noise = noise_maps(self.backend, len(trajectory), noise, seed=seed if content_seed is None else content_seed)
+        length = (trajectory.shape[1] - 1) * (interpolation + 1) + 1
+        for start in range(0, length, chunk_frames):
+            codes = interpolated_codes(trajectory, interpolation, start, min(start + chunk_frames, length))
+            with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+                frames = render(self.backend, codes, per_video_noise, batch_size=batch_size)
+            yield frames.clamp(-1, 1)  # outside autocast: the caller's code runs as it would without it
+
+    def check_memory(
+        self,
+        n_videos: int,
+        n_frames: int | None = None,
+        *,
+        interpolation: int = 0,
+        chunk_frames: int | None = None,
+        host: bool = False,
+    ) -> None:
+        """Refuse videos that cannot fit in the memory available, before anything is computed.
+
+        [generate][latentmotion.pipeline.LatentMotionPipeline.generate] holds every frame and
+        code; [generate_stream][latentmotion.pipeline.LatentMotionPipeline.generate_stream] holds
+        the codes of the motion (a few hundred bytes a frame) and one chunk of frames.
+
+        Args:
+            n_videos: Number of videos B.
+            n_frames: Frames T per video before interpolation (default: the pipeline's).
+            interpolation: Codes inserted between consecutive frames.
+            chunk_frames: Frames per video held at once (None: all of them).
+            host: The frames held at once are also copied to the CPU's memory (to write them);
+                checked there too when the pipeline computes on another device.
+
+        Raises:
+            ConfigError: The request needs more memory than the device (or the host) has
+                available; the message names the options to lower.
+        """
+        n_frames = self.n_frames if n_frames is None else n_frames
+        length = (n_frames - 1) * (interpolation + 1) + 1
+        held = length if chunk_frames is None else min(chunk_frames, length)
+        space = self.backend.latent_space.total_dim
+        pixels = 3 * self.backend.resolution**2
+        frame = pixels * torch.finfo(self.dtype).bits // 8 + space * 4
+        config = self.motion.config
+        step = 4 * (2 * space + 2 * config.noise_dim + config.n_components) + MOTION_STEP_OVERHEAD  # the motion generator's records of one step
+        motion = 0 if chunk_frames is None else n_frames * step
+        lower = "n_videos (-n), n_frames (-t) or interpolation (--interpolation)"
+        what = f"generating {n_videos} video(s) of {length:,} frames"
+        if chunk_frames is not None:
+            what += f", {held:,} at a time,"
+        check_memory(n_videos * (motion + held * frame), self.device, what=what, lower=lower)
+        if host and self.device.type != "cpu":
+            check_memory(n_videos * held * pixels, torch.device("cpu"), what=f"{what} copied to the host", lower=lower)
+
+    def save_pretrained(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        repo_id: str | None = None,
+        card_text: str | None = None,
+        sample: bool = True,
+    ) -> Path:
+        """Write `config.json`, `motion.safetensors`, `basis.safetensors`, a model card and a sample video.
 
         Each file is written atomically; an existing folder is updated in place. The local files
         the backend's file options name are copied under `backend/` (see
         [bundle_backend_files][latentmotion.hub.bundle_backend_files]): a pipeline reads files
         from its own folder only.
 
+        The model card `README.md` is generated afresh at every save (see
+        [model_card][latentmotion.hub.model_card]), from the configuration and
+        [card][latentmotion.hub.CardInfo], so a retrained pipeline never keeps the card of an
+        earlier one; pass `card_text` to write your own instead. The sample `sample.gif` is one
+        video of seed 0 (at most [SAMPLE_FRAMES][latentmotion.hub.SAMPLE_FRAMES] frames, at the
+        pipeline's resolution).
+
         Args:
             directory: Target folder (created if missing).
+            repo_id: The Hub repo id the card's usage loads (default: the folder's name).
+            card_text: Your own model card, written as it is instead of the generated one.
+            sample: Render the sample video; False for a slow backend (an older sample is removed).
 
         Returns:
             The folder.
@@ -424,9 +582,21 @@ class LatentMotionPipeline:
             save_file(state, str(temp), metadata={"format": "pt"})
         with atomic_path(directory / CONFIG_NAME) as temp:
             temp.write_text(json.dumps(config, indent=2) + "\n")
-        if not (directory / MODEL_CARD_NAME).exists():
-            with atomic_path(directory / MODEL_CARD_NAME) as temp:
-                temp.write_text(hub.model_card(config, repo_id=directory.resolve().name))
+        if sample:
+            frames = self.generate(1, min(self.n_frames, hub.SAMPLE_FRAMES), seed=0)[0].cpu()
+            write_video(directory / hub.SAMPLE_NAME, frames, fps=self.fps)
+        else:
+            (directory / hub.SAMPLE_NAME).unlink(missing_ok=True)
+        if card_text is None:
+            card_text = hub.model_card(
+                config,
+                repo_id=repo_id or directory.resolve().name,
+                info=self.card,
+                file_options=self.backend.file_options,
+                sample=hub.SAMPLE_NAME if sample else None,
+            )
+        with atomic_path(directory / MODEL_CARD_NAME) as temp:
+            temp.write_text(card_text)
         return directory
 
     def push_to_hub(
@@ -436,8 +606,10 @@ class LatentMotionPipeline:
         private: bool | None = None,
         token: str | None = None,
         commit_message: str | None = None,
+        card_text: str | None = None,
+        sample: bool = True,
     ) -> str:
-        """Upload this pipeline to a Hub repo with a generated model card (see [latentmotion.hub][]).
+        """Upload this pipeline to a Hub repo with a freshly generated model card (see [latentmotion.hub][]).
 
         Local files named by the backend's file options are uploaded with it, so that the repo id
         alone loads everything.
@@ -447,11 +619,13 @@ class LatentMotionPipeline:
             private: Create the repo private (None: the Hub's default).
             token: Hub token (default: the saved login or `HF_TOKEN`).
             commit_message: Message of the upload commit.
+            card_text: Your own model card, uploaded as it is instead of the generated one.
+            sample: Render and upload the sample video (False for a slow backend).
 
         Returns:
             The URL of the commit.
         """
-        return hub.push_to_hub(self, repo_id, private=private, token=token, commit_message=commit_message)
+        return hub.push_to_hub(self, repo_id, private=private, token=token, commit_message=commit_message, card_text=card_text, sample=sample)
 
     def config(self) -> dict[str, Any]:
         """The JSON configuration saved as `config.json`.
@@ -469,7 +643,11 @@ class LatentMotionPipeline:
         return {
             "format_version": FORMAT_VERSION,
             "backend": {"name": self.backend.name, "options": self.backend.options},
-            "latent_space": {"name": self.backend.latent_space.name, "dim": self.backend.latent_space.dim, "condition_dim": self.backend.latent_space.condition_dim},
+            "latent_space": {
+                "name": self.backend.latent_space.name,
+                "dim": self.backend.latent_space.dim,
+                "condition_dim": self.backend.latent_space.condition_dim,
+            },
             "resolution": self.backend.resolution,
             "motion": {
                 "latent_dim": self.motion.config.latent_dim,
@@ -512,7 +690,8 @@ class LatentMotionPipeline:
                 (default: float32); see [to][latentmotion.pipeline.LatentMotionPipeline.to].
 
         Returns:
-            The pipeline, with strictly checked weights.
+            The pipeline, with strictly checked weights, and the [card][latentmotion.hub.CardInfo]
+            read back from the model card's metadata.
         """
         from latentmotion.plugins import get_backend
 
@@ -524,7 +703,8 @@ class LatentMotionPipeline:
         basis = PCABasis.load(directory / BASIS_NAME)
         motion = MotionGenerator(config.motion, basis=basis.scaled(config.motion.n_components))
         load_motion_weights(motion, directory / MOTION_NAME)
-        pipeline = cls(backend=backend, basis=basis, motion=motion, n_frames=config.n_frames, fps=config.fps)
+        card = hub.read_card_info(directory / MODEL_CARD_NAME)
+        pipeline = cls(backend=backend, basis=basis, motion=motion, n_frames=config.n_frames, fps=config.fps, card=card)
         return pipeline.to(dtype=dtype) if dtype is not None else pipeline
 
     @classmethod

@@ -43,6 +43,7 @@ from latentmotion.config import TrainConfig, flatten
 from latentmotion.devices import check_memory, resolve_device
 from latentmotion.discriminators import VideoDiscriminator
 from latentmotion.errors import CheckpointError, ConfigError, DatasetError, TrainingError, one_line
+from latentmotion.hub import CardInfo
 from latentmotion.modes import MODES
 from latentmotion.motion import MotionConfig, MotionGenerator, MotionOutput
 from latentmotion.pipeline import LatentMotionPipeline
@@ -522,10 +523,14 @@ class Trainer:
     def pipeline(self) -> LatentMotionPipeline:
         """The current motion generator as a pipeline (sharing this trainer's modules).
 
+        Its [card][latentmotion.hub.CardInfo] holds this run's training configuration and
+        nothing else: no metrics until an evaluation adds them.
+
         Returns:
             The pipeline.
         """
-        return LatentMotionPipeline(backend=self.backend, basis=self.basis, motion=self.motion, n_frames=self.config.data.n_frames)
+        card = CardInfo(training=self.config.to_dict())
+        return LatentMotionPipeline(backend=self.backend, basis=self.basis, motion=self.motion, n_frames=self.config.data.n_frames, card=card)
 
     def write_preview(self) -> Path:
         """Write a grid of videos from fixed seeds to `out_dir/previews/step-N.png`.

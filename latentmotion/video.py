@@ -13,10 +13,14 @@ destroys the file that was there before.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import secrets
+import types
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -64,8 +68,11 @@ def write_video(path: str | os.PathLike[str], video: torch.Tensor, *, fps: float
       [MP4_CRF][latentmotion.video.MP4_CRF]. yuv420p needs an even width and height: an odd
       side is padded by repeating its last row or column, so the file is one pixel larger there.
     - `.gif`: animated GIF that loops forever, each frame shown `1 / fps` seconds (GIF stores
-      hundredths of a second). Colours are quantised to a 256-colour palette per frame, and
-      Pillow merges identical consecutive frames into one longer frame.
+      hundredths of a second). Colours are quantised to a 256-colour palette per frame, and every
+      frame is written, so the file has exactly T frames.
+
+    `.mp4` and `.gif` go through a [VideoWriter][latentmotion.video.VideoWriter], which writes
+    a long video in pieces to the same file.
     - `.png`: a single row of frames, as [write_grid][latentmotion.video.write_grid] draws it.
 
     Args:
@@ -93,17 +100,190 @@ def write_video(path: str | os.PathLike[str], video: torch.Tensor, *, fps: float
     _check_folder(path)
     if suffix == ".png":
         return write_grid(path, video[None])
-    pixels = to_uint8(video)  # [T, 3, H, W]
-    with atomic_path(path) as temp:
-        if suffix == ".mp4":
-            _write_mp4(temp, pixels, fps=fps)
-        else:
-            frames = [Image.fromarray(rearrange(frame, "c h w -> h w c").numpy()) for frame in pixels]
-            frames[0].save(
-                temp, format="GIF", save_all=True, append_images=frames[1:],
-                duration=round(1000 / fps), loop=0,
-            )  # fmt: skip
+    with VideoWriter(path, fps=fps) as writer:
+        writer.write(video)
     return path
+
+
+class VideoWriter:
+    """Write one `.mp4` or `.gif` video frame by frame, so that memory never grows with its length.
+
+    The frames go to a temporary file beside `path` as they come; [close][latentmotion.video.VideoWriter.close]
+    moves it into place, [discard][latentmotion.video.VideoWriter.discard] removes it. As a
+    context manager, the writer closes when the block succeeds and discards when it raises.
+    [write_video][latentmotion.video.write_video] writes through it, so a video written in
+    pieces and one written whole are the same file.
+
+        with VideoWriter("long.mp4", fps=10) as writer:
+            for frames in pipeline.generate_stream(1, 100_000):   # [1, t, 3, H, W] at a time
+                writer.write(frames[0])
+
+    The formats are those of [write_video][latentmotion.video.write_video]; a GIF frame is
+    quantised to a 256-colour palette of its own, and every frame is written (none merged).
+
+    Args:
+        path: Target `.mp4` or `.gif` file; its folder must exist. Replaced atomically if it exists.
+        fps: Frames per second, `> 0`.
+
+    Raises:
+        ConfigError: Another suffix, a missing folder, or `fps <= 0`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fps: float = 10) -> None:
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in (".mp4", ".gif"):
+            raise ConfigError(f"cannot stream a video to {str(self.path)!r}: use .mp4 or .gif")
+        if fps <= 0:
+            raise ConfigError(f"fps must be positive, got {fps}")
+        _check_folder(self.path)
+        self.fps = fps
+        self.n_frames = 0
+        self._size: tuple[int, int] | None = None  # height, width of the first frame
+        self._temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        self._file: Any = None  # the open GIF file, or PyAV's container
+        self._stream: Any = None  # PyAV's H.264 stream
+
+    def __enter__(self) -> VideoWriter:  # noqa: PYI034 (Python 3.10 has no typing.Self)
+        """Start writing.
+
+        Returns:
+            This writer.
+        """
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: types.TracebackType | None) -> None:
+        """Close the writer, or discard the file when the block raised.
+
+        Args:
+            kind: The exception's type, or None.
+            error: The exception, or None.
+            traceback: Its traceback, or None.
+        """
+        if kind is None:
+            self.close()
+        else:
+            self.discard()
+
+    def write(self, frames: torch.Tensor) -> None:
+        """Append frames.
+
+        Args:
+            frames: `[t, 3, H, W]` floating-point frames in `[-1, 1]` (clamped), the size of the
+                first frames written.
+
+        Raises:
+            ShapeError: `frames` is not a non-empty `[t, 3, H, W]` float tensor of the video's size.
+        """
+        _check_videos(frames, batched=False)
+        size = (frames.shape[2], frames.shape[3])
+        if self._size is None:
+            self._size = size
+            self._open()
+        elif size != self._size:
+            raise ShapeError(f"frames of {size[0]} x {size[1]} pixels in a video of {self._size[0]} x {self._size[1]}")
+        pixels = rearrange(to_uint8(frames), "t c h w -> t h w c").contiguous().numpy()  # [t, H, W, 3] uint8
+        for frame in pixels:
+            if self._stream is not None:
+                self._file.mux(self._stream.encode(av.VideoFrame.from_ndarray(_even(frame), format="rgb24")))
+            else:
+                self._file.write(_gif_frame(frame, fps=self.fps))
+        self.n_frames += len(pixels)
+
+    def close(self) -> Path:
+        """Finish the file and move it into place.
+
+        Returns:
+            The path written.
+
+        Raises:
+            ShapeError: No frame was written.
+        """
+        if self._size is None:
+            self.discard()
+            raise ShapeError(f"no frames were written to {str(self.path)!r}")
+        try:
+            if self._stream is not None:
+                self._file.mux(self._stream.encode())
+                self._file.close()
+            else:
+                self._file.write(b";")  # GIF trailer
+                self._file.close()
+            self._file = None
+            with atomic_path(self.path) as temp:
+                os.replace(self._temp, temp)
+        except BaseException:
+            self.discard()
+            raise
+        return self.path
+
+    def discard(self) -> None:
+        """Stop writing and remove the temporary file; an existing file at `path` is left as it was."""
+        if self._file is not None:
+            with contextlib.suppress(Exception):
+                self._file.close()
+            self._file = None
+        self._temp.unlink(missing_ok=True)
+
+    def _open(self) -> None:
+        """Open the temporary file for frames of `self._size` and write what precedes them."""
+        height, width = self._size
+        if self.path.suffix.lower() == ".mp4":
+            self._file = av.open(str(self._temp), mode="w", format="mp4")
+            self._stream = self._file.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
+            # yuv420p stores colour at half resolution, so x264 needs even sides (see `_even`).
+            self._stream.height, self._stream.width = height + height % 2, width + width % 2
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.options = {"crf": str(MP4_CRF)}
+        else:
+            self._file = open(self._temp, "wb")  # noqa: SIM115 (closed by close or discard)
+            loop = b"!\xff\x0bNETSCAPE2.0\x03\x01" + (0).to_bytes(2, "little") + b"\x00"  # loop forever
+            screen = width.to_bytes(2, "little") + height.to_bytes(2, "little") + b"\x00\x00\x00"  # no global palette
+            self._file.write(b"GIF89a" + screen + loop)
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """Pad an `[H, W, 3]` frame to even sides by repeating its last row and column (yuv420p needs them)."""
+    if frame.shape[0] % 2:
+        frame = np.concatenate([frame, frame[-1:]], axis=0)
+    if frame.shape[1] % 2:
+        frame = np.concatenate([frame, frame[:, -1:]], axis=1)
+    return frame
+
+
+def _gif_frame(frame: np.ndarray, *, fps: float) -> bytes:
+    """One GIF frame: a graphic control extension (its duration), then the image with a palette of its own.
+
+    Pillow quantises and encodes the frame as a one-frame GIF; its global palette becomes the
+    frame's local palette.
+
+    Args:
+        frame: `[H, W, 3]` uint8 pixels.
+        fps: Frames per second (GIF stores hundredths of a second).
+
+    Returns:
+        The frame's bytes, to follow the file's header or the previous frame.
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(frame).convert("P", palette=Image.Palette.ADAPTIVE).save(buffer, format="GIF")
+    data = buffer.getvalue()
+    flags = data[10]
+    position = 13
+    palette = b""
+    if flags & 0x80:  # a global palette of 2 ** (size + 1) colours
+        position += 3 * 2 ** ((flags & 0x07) + 1)
+        palette = data[13:position]
+    while data[position] == 0x21:  # extension blocks: label, then sub-blocks up to an empty one
+        position += 2
+        while data[position]:
+            position += data[position] + 1
+        position += 1
+    descriptor = bytearray(data[position : position + 10])
+    if palette:
+        descriptor[9] = (descriptor[9] & 0x40) | 0x80 | (flags & 0x07)  # keep interlacing; the palette becomes local
+    duration = int(round(1000 / fps) / 10).to_bytes(2, "little")  # as Pillow stores it
+    control = b"!\xf9\x04\x00" + duration + b"\x00\x00"
+    return control + bytes(descriptor) + palette + data[position + 10 : -1]  # without the trailer
 
 
 def write_grid(path: str | os.PathLike[str], videos: torch.Tensor, *, padding: int = 2) -> Path:
@@ -231,29 +411,6 @@ def _check_videos(videos: torch.Tensor, *, batched: bool) -> None:
             else type(videos).__name__
         )
         raise ShapeError(f"expected a non-empty float tensor {layout} in [-1, 1], got {described}")
-
-
-def _write_mp4(path: Path, pixels: torch.Tensor, *, fps: float) -> None:
-    """Encode 8-bit RGB frames as H.264 yuv420p in an mp4 container.
-
-    Args:
-        path: File to create.
-        pixels: `[T, 3, H, W]` uint8 frames.
-        fps: Frames per second, `> 0`.
-    """
-    # yuv420p stores colour at half resolution, so x264 needs even sides: repeat the last row/column.
-    if pixels.shape[2] % 2:
-        pixels = torch.cat([pixels, pixels[:, :, -1:]], dim=2)
-    if pixels.shape[3] % 2:
-        pixels = torch.cat([pixels, pixels[:, :, :, -1:]], dim=3)
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        stream.height, stream.width = pixels.shape[2], pixels.shape[3]
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(MP4_CRF)}
-        for frame in rearrange(pixels, "t c h w -> t h w c").contiguous().numpy():
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())
 
 
 @contextlib.contextmanager

@@ -276,7 +276,7 @@ def test_info_of_a_folder_and_of_a_cached_hub_repo(pipeline_dir, hub_cache):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["backend"]["name"] == "tiny" and report["resolution"] == 16 and report["n_frames"] == 4
-    assert set(report["files"]) == {"config.json", "motion.safetensors", "basis.safetensors", "README.md"}
+    assert set(report["files"]) == {"config.json", "motion.safetensors", "basis.safetensors", "README.md", "sample.gif"}
     assert report["versions"]["latentmotion"] == latentmotion.__version__
 
     sha = "d" * 40
@@ -308,9 +308,14 @@ def test_push_uploads_with_a_model_card(pipeline_dir, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"repo_id": "acme/tiny", "commit_url": "https://huggingface.co/acme/tiny/commit/1"}
     assert calls["create"] == ("acme/tiny", {"private": True, "exist_ok": True})
-    assert calls["files"] == ["README.md", "basis.safetensors", "config.json", "motion.safetensors"]
+    assert calls["files"] == ["README.md", "basis.safetensors", "config.json", "motion.safetensors", "sample.gif"]
     assert 'from_pretrained("acme/tiny")' in calls["card"]
     assert_user_error(invoke("push", pipeline_dir, "no-slash"), "'no-slash'", "org/name")
+    (tmp_path / "card.md").write_text("# My own card\n")
+    result = invoke("push", pipeline_dir, "acme/tiny", "--card", tmp_path / "card.md", "--no-sample")
+    assert result.exit_code == 0, result.output
+    assert calls["card"] == "# My own card\n" and "sample.gif" not in calls["files"]
+    assert_user_error(invoke("push", pipeline_dir, "acme/tiny", "--card", tmp_path / "absent.md"), "absent.md", "is not a file")
 
 
 def test_animate_inverts_the_photo_then_moves_it(pipeline, pipeline_dir, tmp_path):
@@ -609,17 +614,18 @@ def test_every_target_is_checked_before_any_video_is_written(pipeline_dir, tmp_p
     assert [path.name for path in tmp_path.iterdir()] == ["m-1.mp4"]
 
 
-def test_a_failed_write_removes_the_videos_written_before(pipeline_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("method", ["write", "close"])
+def test_a_failed_write_removes_the_videos_written_before(pipeline_dir, tmp_path, monkeypatch, method):
     from latentmotion import video
 
-    real = video.write_video
+    real = getattr(video.VideoWriter, method)
 
-    def fail_on_the_second(path, *args, **kwargs):
-        if path.name == "m-1.gif":
+    def fail_on_the_second(writer, *args, **kwargs):
+        if writer.path.name == "m-1.gif":
             raise OSError(28, "No space left on device")
-        return real(path, *args, **kwargs)
+        return real(writer, *args, **kwargs)
 
-    monkeypatch.setattr(video, "write_video", fail_on_the_second)
+    monkeypatch.setattr(video.VideoWriter, method, fail_on_the_second)
     assert_user_error(invoke("generate", "-p", pipeline_dir, "-n", 3, "-t", 2, "-o", tmp_path / "m.gif"), "No space left on device")
     assert list(tmp_path.iterdir()) == []
 
@@ -726,12 +732,66 @@ def test_every_command_refuses_bad_input_in_one_line_leaving_nothing(pipeline_di
     [
         (["generate", "-t", 10**9], ["generating 1 video(s) of 1,000,000,000 frames", "lower n_videos (-n), n_frames (-t)"]),
         (["generate", "-n", 10**9], ["generating 1000000000 video(s)", "GiB is available"]),
-        (["generate", "-t", 3, "--interpolation", 10**9], ["interpolation (--interpolation)"]),
+        (["generate", "-t", 3, "--interpolation", 10**12], ["writing 1 video(s) of 2,000,000,000,003 frames", "on disk", "interpolation (--interpolation)"]),
     ],
 )
 def test_videos_that_cannot_fit_in_memory_are_refused(pipeline_dir, tmp_path, args, fragments):
+    # Streamed into a .gif, the motion's codes of 10**9 frames cannot fit in memory, 10**9 videos cannot,
+    # and 2 * 10**12 frames cannot fit on the disk.
     assert_user_error(invoke(*args, "-p", pipeline_dir, "-o", tmp_path / "v.gif"), *fragments)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["-t", 3, "--interpolation", 10**9], ["-t", 10**8]])
+def test_a_png_grid_holds_every_frame_so_its_length_is_checked(pipeline_dir, tmp_path, args):
+    result = invoke("generate", *args, "-p", pipeline_dir, "-o", tmp_path / "v.png")
+    assert_user_error(result, "GiB of memory", "lower n_videos (-n), n_frames (-t) or interpolation (--interpolation)")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_a_long_video_is_streamed_to_its_file_a_chunk_at_a_time(pipeline, pipeline_dir, tmp_path, monkeypatch, suffix):
+    from latentmotion import pipeline as module
+    from latentmotion.video import write_video
+
+    rendered = []
+    real = module.render
+
+    def spy(backend, trajectory, noise, **options):
+        rendered.append(trajectory.shape[1])
+        return real(backend, trajectory, noise, **options)
+
+    monkeypatch.setattr(module, "render", spy)
+    result = invoke("generate", "-p", pipeline_dir, "-t", 150, "-o", tmp_path / f"long{suffix}", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n_frames"] == 150
+    assert rendered == [cli.STREAM_CHUNK_FRAMES, cli.STREAM_CHUNK_FRAMES, 150 - 2 * cli.STREAM_CHUNK_FRAMES]  # never the whole video
+    assert count_frames(tmp_path / f"long{suffix}") == 150
+    # The same file as the video rendered whole, in memory, for the same seed.
+    write_video(tmp_path / f"whole{suffix}", pipeline.generate(1, 150, seed=0)[0], fps=pipeline.fps)
+    assert (tmp_path / f"long{suffix}").read_bytes() == (tmp_path / f"whole{suffix}").read_bytes()
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_length_alone_never_exhausts_memory(pipeline_dir, tmp_path, monkeypatch):
+    from latentmotion import devices
+
+    frames = 3000
+    monkeypatch.setattr(devices, "available_memory", lambda device: frames * 3 * 16 * 16 * 4 * 2 // 3)  # two thirds of one video's frames
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-t", frames, "-o", tmp_path / "grid.png"), "MiB of memory", "lower n_videos (-n)")
+    result = invoke("generate", "-p", pipeline_dir, "-n", 2, "-t", frames, "-o", tmp_path / "long.gif", "--json")
+    assert result.exit_code == 0, result.output
+    assert [count_frames(path) for path in json.loads(result.stdout)["files"]] == [frames, frames]
+
+
+def test_many_videos_encoded_at_once_are_checked_against_host_memory(pipeline_dir, tmp_path, monkeypatch):
+    from latentmotion import devices
+
+    monkeypatch.setattr(devices, "available_memory", lambda device: 2**20)  # the frames fit; 50 encoders' buffers do not
+    assert_user_error(invoke("generate", "-p", pipeline_dir, "-n", 50, "-t", 2, "-o", tmp_path / "v.mp4"), "encoding 50 video(s) at once", "lower n_videos (-n)")
+    assert list(tmp_path.iterdir()) == []
+    assert invoke("generate", "-p", pipeline_dir, "-n", 50, "-t", 2, "-o", tmp_path / "v.png").exit_code == 0
 
 
 def test_a_basis_batch_that_cannot_fit_in_memory_is_refused(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from huggingface_hub import HfApi, constants
+from huggingface_hub import HfApi, ModelCard, constants
 from huggingface_hub.errors import RepositoryNotFoundError
 from huggingface_hub.hf_api import CommitInfo
 from safetensors.torch import load_file, save_file
@@ -19,6 +19,7 @@ from latentmotion.errors import CheckpointError, ConfigError, HubError
 from latentmotion.hookspecs import hookimpl
 from latentmotion.hub import (
     BUNDLE_DIR,
+    CardInfo,
     bundle_backend_files,
     fetch,
     is_repo_id,
@@ -27,7 +28,10 @@ from latentmotion.hub import (
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.plugins import pm
+from latentmotion.testing import MovingSquares, smoke_config
 from latentmotion.tiny import tiny_backend
+from latentmotion.train import Trainer
+from latentmotion.video import read_video, to_uint8
 
 SHA_A = "a" * 40
 SHA_B = "b" * 40
@@ -238,10 +242,10 @@ def test_push_uploads_the_pipeline_and_a_model_card(pipeline, tmp_path, monkeypa
     assert hub.created == [("acme/tiny-motion", {"private": True, "exist_ok": True})]
     [(repo_id, folder, kwargs)] = hub.uploads
     assert repo_id == "acme/tiny-motion" and kwargs["commit_message"] == "first"
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "basis.safetensors", "config.json", "motion.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "basis.safetensors", "config.json", "motion.safetensors", "sample.gif"]
     assert json.loads((folder / "config.json").read_text()) == pipeline.config()
     card = (folder / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: latentmotion\n")
+    assert ModelCard.load(folder / "README.md").data.library_name == "latentmotion"
     assert "- latentmotion-tiny\n" in card
     assert 'LatentMotionPipeline.from_pretrained("acme/tiny-motion")' in card
     assert "latentmotion generate --pipeline acme/tiny-motion" in card
@@ -413,3 +417,130 @@ def test_push_without_network_is_one_typed_error(pipeline, monkeypatch):
     monkeypatch.setattr(HfApi, "create_repo", unreachable)
     with pytest.raises(HubError, match="cannot reach the Hub"):
         pipeline.push_to_hub("acme/tiny-motion")
+
+
+# ----------------------------------------------------------------------------------------------
+# Model cards: the Hub's structured metadata, a sample, regenerated at every save.
+
+EVALUATED = CardInfo(
+    license="mit",
+    datasets=["acme/toy-videos"],
+    metrics={"motion_distance": 0.317, "colour_acd": 1.11},
+    evaluation="toy world, 1,024 videos",
+    training={"mode": "in-domain", "optim": {"lr": 0.0001}},
+)
+
+
+def load_tiny_hub(*, source="acme/biggan-like", filename="g.safetensors"):
+    """The tiny generator, as if its weights came from the Hub repo `source` (a backend with a file option)."""
+    backend = tiny_backend(resolution=16, dim=8)
+    backend.file_options = ("source",)
+    return backend
+
+
+class TinyHubPlugin:
+    @hookimpl
+    def register_backends(self, register):
+        register("tiny-hub", load_tiny_hub, description="tiny generator whose weights name a Hub repo (tests)")
+
+
+@pytest.fixture
+def hub_backend():
+    pm.register(TinyHubPlugin(), name="test-tiny-hub")
+    yield
+    pm.unregister(name="test-tiny-hub")
+
+
+def test_the_card_holds_the_hubs_structured_metadata(pipeline, tmp_path):
+    pipeline = make_pipeline(pipeline.backend, bias=0.5)
+    pipeline.card = EVALUATED
+    folder = pipeline.save_pretrained(tmp_path / "tiny-motion")
+    card = ModelCard.load(folder / "README.md")
+    data = card.data
+    assert data.library_name == "latentmotion"
+    assert data.license == "mit"
+    assert {"video-generation", "mocogan-hd", "tiny"} <= set(data.tags)
+    assert data.datasets == ["acme/toy-videos"]
+    assert data.base_model is None  # the tiny backend's weights come from no Hub repo
+    assert {result.metric_type: result.metric_value for result in data.eval_results} == EVALUATED.metrics
+    assert {result.dataset_name for result in data.eval_results} == {"toy world, 1,024 videos"}
+    assert data.to_dict()["training_config"] == EVALUATED.training
+    assert 'LatentMotionPipeline.from_pretrained("tiny-motion")' in card.text
+    assert "![A sample video (seed 0)](sample.gif)" in card.text
+    assert '"lr": 0.0001' in card.text and "| motion_distance | 0.317 |" in card.text
+
+
+def test_a_card_without_evaluation_or_licence_invents_none(pipeline, tmp_path):
+    data = ModelCard.load(pipeline.save_pretrained(tmp_path / "p") / "README.md").data
+    assert data.license == "unknown"
+    assert data.eval_results is None and data.metrics is None and data.datasets is None
+    assert "training_config" not in data.to_dict()
+
+
+def test_base_model_is_the_hub_repo_the_backends_weights_come_from(hub_backend, tmp_path, monkeypatch):
+    pipeline = make_pipeline(latentmotion.get_backend("tiny-hub", source="acme/biggan-like"), bias=0.5)
+    hub = FakeHub(tmp_path).install(monkeypatch)
+    pipeline.push_to_hub("acme/motion")
+    [(_, folder, _)] = hub.uploads
+    card = ModelCard.load(folder / "README.md")
+    assert card.data.base_model in ("acme/biggan-like", ["acme/biggan-like"])
+    assert 'LatentMotionPipeline.from_pretrained("acme/motion")' in card.text
+
+
+def test_the_sample_is_a_small_gif_of_the_pipelines_video(pipeline, tmp_path):
+    folder = pipeline.save_pretrained(tmp_path / "p")
+    frames = read_video(folder / "sample.gif")
+    assert frames.shape == (pipeline.n_frames, 3, 16, 16)  # the pipeline's length (at most 16 frames) and resolution
+    expected = to_uint8(pipeline.generate(1, pipeline.n_frames, seed=0)[0])
+    assert (frames.int() - expected.int()).abs().max() <= 8  # GIF's palette
+    folder = pipeline.save_pretrained(folder, sample=False)  # a slow backend: no sample, and no stale one
+    assert not (folder / "sample.gif").exists()
+    assert "sample.gif" not in (folder / "README.md").read_text()
+
+
+def test_metrics_must_be_finite_numbers():
+    for metrics in ({"fvd": float("nan")}, {"fvd": "low"}, {"": 1.0}, {"fvd": True}):
+        with pytest.raises(ConfigError, match="finite numbers"):
+            CardInfo(metrics=metrics)
+
+
+def test_a_loaded_pipeline_keeps_its_card_when_pushed(pipeline, tmp_path, monkeypatch):
+    pipeline = make_pipeline(pipeline.backend, bias=0.5)
+    pipeline.card = EVALUATED
+    loaded = LatentMotionPipeline.from_pretrained(pipeline.save_pretrained(tmp_path / "p"))
+    assert loaded.card == EVALUATED
+    hub = FakeHub(tmp_path).install(monkeypatch)
+    loaded.push_to_hub("acme/evaluated")
+    [(_, folder, _)] = hub.uploads
+    data = ModelCard.load(folder / "README.md").data
+    assert data.license == "mit" and data.to_dict()["training_config"] == EVALUATED.training
+    assert {result.metric_type for result in data.eval_results} == {"motion_distance", "colour_acd"}
+
+
+def test_your_own_card_text_is_written_as_it_is(pipeline, tmp_path, monkeypatch):
+    folder = pipeline.save_pretrained(tmp_path / "p", card_text="# Mine\n")
+    assert (folder / "README.md").read_text() == "# Mine\n"
+    hub = FakeHub(tmp_path).install(monkeypatch)
+    pipeline.push_to_hub("acme/mine", card_text="# Mine, pushed\n", sample=False)
+    [(_, uploaded, _)] = hub.uploads
+    assert (uploaded / "README.md").read_text() == "# Mine, pushed\n" and not (uploaded / "sample.gif").exists()
+    assert LatentMotionPipeline.from_pretrained(folder).card == CardInfo()  # a card without our metadata carries nothing
+
+
+def test_a_retrained_pipeline_gets_a_fresh_card(tmp_path):
+    config = smoke_config({"run.steps": 1, "run.checkpoint_every": 1})
+    Trainer(config, tmp_path / "run", dataset=MovingSquares(), progress=False).train()
+    folder = tmp_path / "run" / "pipeline"
+    data = ModelCard.load(folder / "README.md").data
+    assert data.to_dict()["training_config"] == config.to_dict() and data.eval_results is None
+    evaluated = LatentMotionPipeline.from_pretrained(folder)  # evaluated, then saved in place
+    evaluated.card = CardInfo(metrics={"motion_distance": 0.5}, training=evaluated.card.training)
+    evaluated.save_pretrained(folder)
+    assert ModelCard.load(folder / "README.md").data.eval_results[0].metric_value == 0.5
+    sample = (folder / "sample.gif").read_bytes()
+    longer = smoke_config({"run.steps": 3, "run.checkpoint_every": 1})
+    Trainer(longer, tmp_path / "run", dataset=MovingSquares(), resume=True, progress=False).train()
+    data = ModelCard.load(folder / "README.md").data
+    assert data.to_dict()["training_config"]["run"]["steps"] == 3  # this run's configuration
+    assert data.eval_results is None  # the old evaluation scored other weights
+    assert (folder / "sample.gif").read_bytes() != sample  # the new weights' video

@@ -24,6 +24,7 @@ from latentmotion.pipeline import (
     LatentMotionPipeline,
     draw_motion_noise,
     interpolate_trajectory,
+    interpolated_codes,
     resolve_pipeline_folder,
 )
 from latentmotion.rendering import render
@@ -135,7 +136,7 @@ def test_generation_is_reproducible_without_noise(pipeline):
 
 def test_save_and_load_give_the_same_frames(pipeline, tmp_path):
     folder = pipeline.save_pretrained(tmp_path / "pipe")
-    assert {p.name for p in folder.iterdir()} == {"config.json", "motion.safetensors", "basis.safetensors", "README.md"}
+    assert {p.name for p in folder.iterdir()} == {"config.json", "motion.safetensors", "basis.safetensors", "README.md", "sample.gif"}
     config = json.loads((folder / "config.json").read_text())
     assert config["backend"] == {"name": "tiny", "options": {"resolution": 16, "dim": 8}}  # the options given to get_backend
     loaded = LatentMotionPipeline.from_pretrained(folder)
@@ -280,3 +281,82 @@ def test_one_name_registered_by_two_plugins_is_an_error(tmp_path, register_pipel
     register_pipelines({"toy": tmp_path}, plugin="second")
     with pytest.raises(LatentMotionError, match="pipeline 'toy' is registered twice: by 'first' and by 'second'"):
         plugins.pipelines()
+
+
+# ----------------------------------------------------------------------------------------------
+# Streaming: long videos rendered a chunk at a time, so that memory does not grow with length.
+
+
+def test_interpolated_codes_are_slices_of_the_whole_interpolation():
+    torch.manual_seed(0)
+    trajectory = torch.randn(2, 5, 4) * 10.0 ** torch.randint(-3, 8, (2, 5, 4))  # mixed magnitudes: a + (b - a) is often not b
+    for factor in (0, 1, 3):
+        whole = interpolate_trajectory(trajectory, factor)
+        for start, stop in ((0, 1), (0, 3), (2, 9), (5, len(whole[0])), (len(whole[0]) - 1, len(whole[0]))):
+            assert torch.equal(interpolated_codes(trajectory, factor, start, stop), whole[:, start:stop]), (factor, start, stop)
+    assert torch.equal(interpolated_codes(trajectory[:, :1], 3, 0, 1), trajectory[:, :1])
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("interpolation", [0, 2])
+def test_a_stream_of_chunks_joins_into_the_generated_videos(pipeline, interpolation):
+    expected = pipeline.generate(3, 40, seed=4, interpolation=interpolation, batch_size=16)
+    length = expected.shape[1]
+    whole = list(pipeline.generate_stream(3, 40, seed=4, interpolation=interpolation, batch_size=16, chunk_frames=length))
+    assert len(whole) == 1 and torch.equal(whole[0], expected)  # one chunk: the same frames, bit for bit
+    chunks = list(pipeline.generate_stream(3, 40, seed=4, interpolation=interpolation, batch_size=16, chunk_frames=11))
+    assert [chunk.shape[1] for chunk in chunks] == [11] * (length // 11) + ([length % 11] if length % 11 else [])
+    # Other batches of the backend: equal up to float rounding.
+    torch.testing.assert_close(torch.cat(chunks, dim=1), expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_stream_renders_one_chunk_at_a_time(pipeline, monkeypatch):
+    from latentmotion import pipeline as module
+
+    rendered = []
+    real = module.render
+
+    def spy(backend, trajectory, noise, **options):
+        rendered.append(trajectory.shape[:2])
+        return real(backend, trajectory, noise, **options)
+
+    monkeypatch.setattr(module, "render", spy)
+    stream = pipeline.generate_stream(2, 1000, chunk_frames=100)
+    next(stream)
+    assert rendered == [(2, 100)]  # lazily: a chunk is rendered when it is asked for
+    assert sum(1 for _ in stream) == 9 and set(rendered) == {(2, 100)}
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_memory_of_a_stream_does_not_grow_with_length(pipeline, monkeypatch):
+    from latentmotion import devices
+
+    frame = 3 * 16 * 16 * 4  # bytes of one float32 frame
+    monkeypatch.setattr(devices, "available_memory", lambda device: 10_000 * frame // 2)
+    with pytest.raises(ConfigError, match="generating 1 video\\(s\\) of 10,000 frames needs"):
+        pipeline.check_memory(1, 10_000)
+    with pytest.raises(ConfigError, match="MiB of memory"):
+        pipeline.generate(1, 10_000)
+    pipeline.check_memory(1, 10_000, chunk_frames=64)  # the motion's codes and one chunk fit
+    assert next(pipeline.generate_stream(1, 10_000, chunk_frames=64)).shape == (1, 64, 3, 16, 16)
+    with pytest.raises(ConfigError, match="10,000,000 frames, 64 at a time, needs"):  # the codes alone do not
+        pipeline.check_memory(1, 10_000_000, chunk_frames=64)
+
+
+def test_frames_copied_from_a_gpu_are_checked_against_host_memory(pipeline, monkeypatch):
+    from latentmotion import devices
+
+    monkeypatch.setattr(LatentMotionPipeline, "device", property(lambda self: torch.device("cuda")))
+    monkeypatch.setattr(devices, "available_memory", lambda device: 10**15 if device.type == "cuda" else 10**6)
+    pipeline.check_memory(4, 1000)  # the GPU holds them
+    with pytest.raises(ConfigError, match="copied to the host needs .* on cpu"):
+        pipeline.check_memory(4, 1000, host=True)
+    pipeline.check_memory(1, 1000, chunk_frames=64, host=True)  # one chunk is copied at a time
+
+
+def test_bad_stream_arguments(pipeline):
+    with pytest.raises(ConfigError, match="chunk_frames must be at least 1"):
+        next(pipeline.generate_stream(1, 4, chunk_frames=0))
+    with pytest.raises(ConfigError, match="interpolation factor must be >= 0"):
+        next(pipeline.generate_stream(1, 4, interpolation=-1))
