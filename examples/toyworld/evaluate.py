@@ -22,6 +22,7 @@ import argparse
 import json
 from typing import NoReturn
 
+from latentmotion_toyworld.bundled import MOTION_LAW
 from latentmotion_toyworld.config import VARIANTS, WorldConfig
 from latentmotion_toyworld.evaluate import MIN_VIDEOS, evaluate
 
@@ -53,7 +54,7 @@ def main() -> None:
 
     try:
         pipeline = LatentMotionPipeline.from_pretrained(args.pipeline)
-        world = WorldConfig(resolution=pipeline.backend.resolution, n_frames=args.frames or pipeline.n_frames, variant=args.variant)
+        world = WorldConfig(resolution=pipeline.backend.resolution, n_frames=args.frames or pipeline.n_frames, variant=args.variant, **MOTION_LAW)
         report = evaluate(pipeline, world, n_videos=args.videos, seed=args.seed, untrained_seeds=args.untrained_seeds)
     except LatentMotionError as error:
         parser.exit(2, f"error: {one_line(error)}\n")
