@@ -706,7 +706,34 @@ WALK = [  # (arguments, with {p} the good pipeline, {i} the inputs folder, {o} t
     ("animate {i}/photo.png -p {i}/frames -o {o}/a.gif", "n_frames"),
     ("animate {i}/list.jsonl -p {p} -o {o}/a.gif", "not an image"),
     ("animate {o}/none.png -p {p} -o {o}/a.gif", "does not exist"),
+    ("presets --nope", "--nope"),
+    ("train --preset nope --out {o}/run", "unknown preset 'nope'"),
+    ("evaluate {p} --data {o}/missing", "does not exist"),
+    ("evaluate {p} --data {i} --metric nope", "unknown metric 'nope'"),
+    ("evaluate {p} --data {i} --seed -1", "--seed"),
+    ("convert", "Missing command"),
+    ("convert mocogan-hd --motion {i}/list.jsonl --pca-comp {i}/list.jsonl --pca-stdev {i}/list.jsonl --generator {i}/list.jsonl -o {o}/ff", "refused"),
+    ("convert mocogan-hd --motion {o}/none.pth --pca-comp {o}/c.npy --pca-stdev {o}/s.npy --generator {o}/g.pt -o {o}/ff", "does not exist"),
+    ("convert i3d {i}/list.jsonl -o {o}/i.safetensors", "not a TorchScript archive"),
+    ("convert i3d {i}/list.jsonl -o {o}/i.txt", "unsupported format"),
 ]
+
+
+def command_names(group, prefix=""):
+    """Every runnable command of a click group, sub-commands of groups as `group sub`."""
+    names = set()
+    for name, command in group.commands.items():
+        names.add(prefix + name)
+        if hasattr(command, "commands"):
+            names |= command_names(command, prefix + name + " ")
+    return names
+
+
+def test_the_walk_covers_every_command() -> None:
+    walked = {" ".join(word for word in template.split()[:2] if not word.startswith(("-", "{"))) for template, _ in WALK}
+    walked |= {template.split()[0] for template, _ in WALK}
+    missing = command_names(typer.main.get_command(cli.build_app())) - walked
+    assert not missing, f"commands without bad-input rows in WALK: {sorted(missing)}"
 
 
 def listing(folder):
