@@ -402,9 +402,7 @@ class LatentMotionPipeline:
             ConfigError: A bad seed, count or truncation, or videos that cannot fit in the memory
                 the device has available (checked before anything is computed).
         """
-        noise = noise_mode(noise)
-        self.check_memory(len(content) if content is not None else n_videos, n_frames, interpolation=interpolation)
-        trajectory = self.trajectories(
+        (videos,) = self._render_chunks(  # one chunk: every frame
             n_videos,
             n_frames,
             seed=seed,
@@ -412,14 +410,14 @@ class LatentMotionPipeline:
             motion_noise=motion_noise,
             content_seed=content_seed,
             motion_seed=motion_seed,
+            interpolation=interpolation,
             truncation=truncation,
+            noise=noise,
+            batch_size=batch_size,
+            chunk_frames=None,
+            host=False,
         )
-        trajectory = interpolate_trajectory(trajectory, interpolation)
-        videos = len(trajectory)
-        per_video_noise = noise_maps(self.backend, videos, noise, seed=seed if content_seed is None else content_seed)
-        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
-            videos = render(self.backend, trajectory, per_video_noise, batch_size=batch_size)
-        return videos.clamp(-1, 1)  # the promised range, whatever the backend returns
+        return videos
 
     @torch.no_grad()
     def generate_stream(
@@ -472,13 +470,47 @@ class LatentMotionPipeline:
             ConfigError: A bad seed, count or truncation, or codes and one chunk that cannot fit
                 in the memory available (checked before anything is computed).
         """
-        if chunk_frames < 1:
+        yield from self._render_chunks(
+            n_videos,
+            n_frames,
+            seed=seed,
+            content=content,
+            motion_noise=motion_noise,
+            content_seed=content_seed,
+            motion_seed=motion_seed,
+            interpolation=interpolation,
+            truncation=truncation,
+            noise=noise,
+            batch_size=batch_size,
+            chunk_frames=chunk_frames,
+            host=True,
+        )
+
+    def _render_chunks(
+        self,
+        n_videos: int,
+        n_frames: int | None,
+        *,
+        seed: int,
+        content: torch.Tensor | None,
+        motion_noise: torch.Tensor | None,
+        content_seed: int | None,
+        motion_seed: int | None,
+        interpolation: int,
+        truncation: float,
+        noise: NoiseMode | bool,
+        batch_size: int,
+        chunk_frames: int | None,  # frames per video in each chunk; None: all in one
+        host: bool,  # the chunks will be copied to the CPU: check its memory too
+    ) -> Iterator[torch.Tensor]:
+        """What generate and generate_stream share: check, draw the trajectories, render them a chunk at a time."""
+        if chunk_frames is not None and chunk_frames < 1:
             raise ConfigError(f"chunk_frames must be at least 1, got {chunk_frames}")
         if interpolation < 0:
             raise ConfigError(f"interpolation factor must be >= 0, got {interpolation}")
         noise = noise_mode(noise)
         videos = len(content) if content is not None else n_videos
-        self.check_memory(videos, n_frames, interpolation=interpolation, chunk_frames=chunk_frames, host=True)
+        self.check_memory(videos, n_frames, interpolation=interpolation, chunk_frames=chunk_frames, host=host)
         trajectory = self.trajectories(
             n_videos,
             n_frames,
@@ -491,11 +523,11 @@ class LatentMotionPipeline:
         )
         per_video_noise = noise_maps(self.backend, len(trajectory), noise, seed=seed if content_seed is None else content_seed)
         length = (trajectory.shape[1] - 1) * (interpolation + 1) + 1
-        for start in range(0, length, chunk_frames):
-            codes = interpolated_codes(trajectory, interpolation, start, min(start + chunk_frames, length))
+        for start in range(0, length, length if chunk_frames is None else chunk_frames):
+            codes = interpolated_codes(trajectory, interpolation, start, min(start + (chunk_frames or length), length))
             with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
                 frames = render(self.backend, codes, per_video_noise, batch_size=batch_size)
-            yield frames.clamp(-1, 1)  # outside autocast: the caller's code runs as it would without it
+            yield frames.clamp(-1, 1)  # the promised range, whatever the backend returns; outside autocast
 
     def check_memory(
         self,
