@@ -59,6 +59,15 @@ def test_content_and_motion_seeds_are_independent(pipeline):
     assert not torch.equal(base[:, 0], new_content[:, 0])
 
 
+def test_the_frames_follow_the_content_and_motion_seeds_not_the_seed(pipeline):
+    # The rendering noise belongs to the content: the same content and motion seeds give the same
+    # frames whatever --seed says, and another content seed gives other first frames.
+    frames = pipeline.generate(2, 4, seed=0, content_seed=7, motion_seed=3)
+    assert torch.equal(frames, pipeline.generate(2, 4, seed=5, content_seed=7, motion_seed=3))
+    assert torch.equal(frames, pipeline.generate(2, 4, seed=7, motion_seed=3))
+    assert not torch.equal(frames[:, 0], pipeline.generate(2, 4, seed=0, content_seed=8, motion_seed=3)[:, 0])
+
+
 def test_caller_supplied_content_and_motion_noise(pipeline):
     content = pipeline.backend.sample_latents(2, generator=torch.Generator().manual_seed(3))
     eps = torch.randn(2, 3, 8, generator=torch.Generator().manual_seed(4))
