@@ -18,27 +18,15 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import NoReturn
 
 from latentmotion_toyworld.ablations import markdown, select, summarise
+from latentmotion_toyworld.arguments import OneLineParser
 from latentmotion_toyworld.bundled import MOTION_LAW
 from latentmotion_toyworld.config import WorldConfig
 from latentmotion_toyworld.evaluate import MIN_VIDEOS, evaluate
 from latentmotion_toyworld.reproduce import train_pipeline
 
 from latentmotion.errors import LatentMotionError, one_line
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser that reports bad arguments as one line, without the usage."""
-
-    def error(self, message: str) -> NoReturn:
-        """Print `error: message` on stderr and exit with code 2.
-
-        Args:
-            message: What was wrong.
-        """
-        self.exit(2, f"error: {message}\n")
 
 
 def read_results(path: Path) -> list[dict]:

@@ -20,26 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import NoReturn
 
+from latentmotion_toyworld.arguments import OneLineParser
 from latentmotion_toyworld.bundled import MOTION_LAW
 from latentmotion_toyworld.config import VARIANTS, WorldConfig
 from latentmotion_toyworld.evaluate import MIN_VIDEOS, evaluate
 
 from latentmotion import LatentMotionPipeline
 from latentmotion.errors import LatentMotionError, one_line
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser that reports bad arguments as one line, without the usage."""
-
-    def error(self, message: str) -> NoReturn:
-        """Print `error: message` on stderr and exit with code 2.
-
-        Args:
-            message: What was wrong.
-        """
-        self.exit(2, f"error: {message}\n")
 
 
 def main() -> None:

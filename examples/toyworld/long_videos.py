@@ -28,10 +28,11 @@ import argparse
 import json
 import math
 import time
-from typing import Any, NoReturn
+from typing import Any
 
 import attrs
 import torch
+from latentmotion_toyworld.arguments import OneLineParser
 from latentmotion_toyworld.config import VARIANTS, WorldConfig
 from latentmotion_toyworld.evaluate import figures
 from latentmotion_toyworld.tracking import displacements, object_colours
@@ -41,18 +42,6 @@ from latentmotion import LatentMotionPipeline
 from latentmotion.errors import ConfigError, LatentMotionError, one_line
 
 FIGURES = ("motion_distance", "mean_speed", "speed_spread", "persistence", "direction_share", "colour_acd")
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser that reports bad arguments as one line, without the usage."""
-
-    def error(self, message: str) -> NoReturn:
-        """Print `error: message` on stderr and exit with code 2.
-
-        Args:
-            message: What was wrong.
-        """
-        self.exit(2, f"error: {message}\n")
 
 
 def colour_drift(videos: torch.Tensor, starts: list[int]) -> list[float]:
