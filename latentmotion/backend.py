@@ -8,13 +8,16 @@ through the [register_backends][latentmotion.hookspecs.register_backends] hook.
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import torch
 from torch import nn
 
 from latentmotion.errors import ShapeError
+
+if TYPE_CHECKING:
+    from latentmotion.inversion import Projection
 
 
 @attrs.frozen
@@ -118,12 +121,14 @@ class ImageGeneratorBackend(nn.Module, abc.ABC):
         """
         return []
 
-    def invert(self, images: torch.Tensor, *, steps: int = 300, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Find content codes whose renderings match `images` (optimisation-based projection).
+    def invert(self, images: torch.Tensor, *, steps: int = 300, generator: torch.Generator | None = None) -> Projection:
+        """Find content codes (and noise inputs) whose renderings match `images` (optimisation-based projection).
 
         The default optimises the codes from the mean of the prior with a pixel and multi-scale
         loss (see [project][latentmotion.inversion.project]); backends override it with their own
-        projector.
+        projector. A projector that also fits the generator's noise inputs returns them, so that
+        `synthesize(projection.codes, noise=projection.noise)` renders the projection exactly and
+        `generate(content=projection.codes, noise=projection.noise)` animates it.
 
         Args:
             images: `[N, 3, resolution, resolution]` targets in `[-1, 1]`.
@@ -131,11 +136,12 @@ class ImageGeneratorBackend(nn.Module, abc.ABC):
             generator: Random number generator for the starting point.
 
         Returns:
-            `[N, latent_space.total_dim]` codes.
+            The projection: `[N, latent_space.total_dim]` codes, the fitted noise inputs (each
+            `[N, ...]`; empty when none were fitted) and `[N]` losses.
         """
         from latentmotion.inversion import project
 
-        return project(self, images, steps=steps, generator=generator).codes
+        return project(self, images, steps=steps, generator=generator)
 
     def freeze(self) -> ImageGeneratorBackend:
         """Put the generator in eval mode with every weight frozen; gradients still reach the latents.

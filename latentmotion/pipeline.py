@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -173,28 +173,65 @@ def noise_mode(noise: NoiseMode | bool) -> NoiseMode:
     return noise
 
 
-def noise_maps(backend: ImageGeneratorBackend, n_videos: int, mode: NoiseMode | bool, *, seed: int) -> list[torch.Tensor]:
-    """The per-video noise inputs a noise mode means (see [NOISE_MODES][latentmotion.pipeline.NOISE_MODES]).
+Noise = NoiseMode | bool | Sequence[torch.Tensor]
+"""What `generate` takes as `noise=`: a [NOISE_MODES][latentmotion.pipeline.NOISE_MODES] name
+(or True / False), or per-video noise inputs such as a projection's fitted maps
+([Projection.noise][latentmotion.inversion.Projection]; empty: the backend's deterministic
+rendering)."""
+
+
+def noise_maps(backend: ImageGeneratorBackend, n_videos: int, noise: Noise, *, seed: int) -> list[torch.Tensor]:
+    """The per-video noise inputs a noise choice means (see [Noise][latentmotion.pipeline.Noise]).
 
     Args:
         backend: The generator.
         n_videos: Number of videos B.
-        mode: `"video"` (or True), `"constant"` (or False) or `"zero"`.
+        noise: `"video"` (or True), `"constant"` (or False), `"zero"`, or the noise inputs of
+            each video, one tensor `[B, ...]` per input of `backend.sample_noise` (an empty
+            list: the deterministic rendering, as a projection that fitted no noise gives).
         seed: Seed of the `"video"` draws (the render-noise stream of this seed).
 
     Returns:
-        One tensor `[B, ...]` per noise input, shared by the frames of each video; empty for the
-        backend's deterministic rendering (`"constant"`, or a backend without noise inputs).
+        One tensor `[B, ...]` per noise input, shared by the frames of each video, on the
+        backend's device; empty for the backend's deterministic rendering (`"constant"`, or a
+        backend without noise inputs).
 
     Raises:
         ConfigError: An unknown mode.
+        ShapeError: Given noise inputs that are not the backend's for `n_videos` videos.
     """
-    mode = noise_mode(mode)
+    if not isinstance(noise, str | bool):
+        return given_noise(backend, n_videos, list(noise)) if len(noise) else []
+    mode = noise_mode(noise)
     if mode == "constant":
         return []
     if mode == "zero":  # shapes only; a private generator leaves the global random state alone
         return [torch.zeros_like(tensor) for tensor in backend.sample_noise(n_videos, generator=torch.Generator().manual_seed(0))]
     return backend.sample_noise(n_videos, generator=stream_generator(seed, Stream.RENDER_NOISE))
+
+
+def given_noise(backend: ImageGeneratorBackend, n_videos: int, noise: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Check noise inputs given for `n_videos` videos against the backend's, and move them to its device.
+
+    Args:
+        backend: The generator.
+        n_videos: Number of videos B.
+        noise: One tensor `[B, ...]` per noise input of `backend.sample_noise`.
+
+    Returns:
+        The tensors on the backend's device.
+
+    Raises:
+        ShapeError: Another number of inputs, or a tensor of another shape.
+    """
+    expected = [(n_videos, *tensor.shape[1:]) for tensor in backend.sample_noise(1, generator=torch.Generator().manual_seed(0))]
+    shapes = [tuple(getattr(tensor, "shape", ())) for tensor in noise]
+    if shapes != expected:
+        raise ShapeError(
+            f"noise for {n_videos} video(s) of backend {backend.label!r} must be {len(expected)} tensor(s) of shapes {expected}, "
+            f"got {len(shapes)} of shapes {shapes}: pass the noise of a projection of the same videos' content (projection.noise)"
+        )
+    return [tensor.to(backend.device) for tensor in noise]
 
 
 @attrs.frozen
@@ -372,7 +409,7 @@ class LatentMotionPipeline:
         motion_seed: int | None = None,
         interpolation: int = 0,
         truncation: float = 1.0,
-        noise: NoiseMode | bool = "video",
+        noise: Noise = "video",
         batch_size: int = 64,
     ) -> torch.Tensor:
         """Generate videos.
@@ -391,7 +428,9 @@ class LatentMotionPipeline:
             noise: The generator's noise inputs: `"video"` (or True) draws one sample per video,
                 shared by its frames (as in training); `"constant"` (or False) renders with the
                 backend's deterministic noise (StyleGAN2: the checkpoint's stored maps); `"zero"`
-                renders without noise, as MoCoGAN-HD's `evaluate.py` writes its noise-free videos.
+                renders without noise, as MoCoGAN-HD's `evaluate.py` writes its noise-free videos;
+                or each video's own noise inputs, e.g. `projection.noise` to animate an inverted
+                photo with the noise maps fitted with it.
             batch_size: Frames rendered per backend call.
 
         Returns:
@@ -432,7 +471,7 @@ class LatentMotionPipeline:
         motion_seed: int | None = None,
         interpolation: int = 0,
         truncation: float = 1.0,
-        noise: NoiseMode | bool = "video",
+        noise: Noise = "video",
         batch_size: int = 64,
         chunk_frames: int = 64,
     ) -> Iterator[torch.Tensor]:
@@ -458,7 +497,7 @@ class LatentMotionPipeline:
             truncation: psi in `[0, 1]` pulling drawn content codes toward the basis mean (1 = none).
             noise: The generator's noise inputs, as for
                 [generate][latentmotion.pipeline.LatentMotionPipeline.generate]: `"video"` (or
-                True), `"constant"` (or False) or `"zero"`.
+                True), `"constant"` (or False), `"zero"`, or each video's own noise inputs.
             batch_size: Frames rendered per backend call.
             chunk_frames: Frames per video in each chunk.
 
@@ -498,7 +537,7 @@ class LatentMotionPipeline:
         motion_seed: int | None,
         interpolation: int,
         truncation: float,
-        noise: NoiseMode | bool,
+        noise: Noise,
         batch_size: int,
         chunk_frames: int | None,  # frames per video in each chunk; None: all in one
         host: bool,  # the chunks will be copied to the CPU: check its memory too
@@ -508,7 +547,6 @@ class LatentMotionPipeline:
             raise ConfigError(f"chunk_frames must be at least 1, got {chunk_frames}")
         if interpolation < 0:
             raise ConfigError(f"interpolation factor must be >= 0, got {interpolation}")
-        noise = noise_mode(noise)
         videos = len(content) if content is not None else n_videos
         self.check_memory(videos, n_frames, interpolation=interpolation, chunk_frames=chunk_frames, host=host)
         trajectory = self.trajectories(

@@ -153,7 +153,7 @@ def check_backend(
     | `synthesize-batch` | an image does not depend on the others of its batch |
     | `differentiable` | gradients reach the codes, and no weight gets one |
     | `noise` | `sample_noise(n)` gives tensors of leading dimension `n`, the same under the same seed; when there are any, other noise gives other images and the same noise the same images |
-    | `invert` | `invert(images, steps=invert_steps)` gives `[N, total_dim]` finite, detached codes |
+    | `invert` | `invert(images, steps=invert_steps)` gives a `Projection`: `[N, total_dim]` finite, detached codes, and noise empty or shaped as `sample_noise`'s |
 
     Args:
         factory: A registered backend name, or a factory `factory(**options)` (then checked
@@ -174,6 +174,7 @@ def check_backend(
     from latentmotion.backend import LatentSpace
     from latentmotion.errors import LatentMotionError, ShapeError, UnknownBackendError
     from latentmotion.hub import is_repo_id
+    from latentmotion.inversion import Projection
     from latentmotion.plugins import backends, build_backend
 
     def require(condition: Any, rule: str, message: str) -> None:
@@ -276,11 +277,19 @@ def check_backend(
         other = backend.synthesize(codes, noise=backend.sample_noise(n, generator=seeded(3)))
         require(not torch.allclose(noisy, other), "noise", "other noise rendered the same images: synthesize ignores its noise")
 
-    inverted = backend.invert(images.detach(), steps=invert_steps, generator=seeded(4))
+    projection = backend.invert(images.detach(), steps=invert_steps, generator=seeded(4))
+    require(isinstance(projection, Projection), "invert", f"invert must return a latentmotion.inversion.Projection, got {type(projection).__name__}")
+    inverted = projection.codes
     require(
         isinstance(inverted, torch.Tensor) and tuple(inverted.shape) == (n, dim) and not inverted.requires_grad and bool(torch.isfinite(inverted).all()),
         "invert",
         f"invert must give [{n}, {dim}] finite, detached codes, got {getattr(inverted, 'shape', inverted)}",
+    )
+    fitted = [tuple(getattr(tensor, "shape", ())) for tensor in projection.noise]
+    require(
+        not projection.noise or fitted == [tuple(tensor.shape) for tensor in noise],
+        "invert",
+        f"the projection's noise must be empty or shaped as sample_noise({n})'s, {[tuple(t.shape) for t in noise]}; got {fitted}",
     )
 
     rebuilt = build_backend(name, build, **backend.options)

@@ -331,6 +331,7 @@ def test_animate_inverts_the_photo_then_moves_it(pipeline, pipeline_dir, tmp_pat
         start = backend.sample_latents(512, generator=torch.Generator().manual_seed(0)).mean(0, keepdim=True)
         start_psnr = psnr(backend.synthesize(start), target).item()
     assert report["psnr"] > start_psnr + 1  # the inversion got closer than its starting point
+    assert report["psnr_constant_noise"] == report["psnr"]  # the default projector fits no noise maps
     frames = read_grid(tmp_path / "moving.png", videos=1, frames=3)
     assert not torch.equal(frames[0, 0], frames[0, -1])
     assert_user_error(invoke("animate", tmp_path / "log.txt", "-p", pipeline_dir, "-o", tmp_path / "a.gif"), "does not exist")

@@ -136,6 +136,20 @@ def test_noise_is_shared_by_the_frames_of_a_video(pipeline):
     assert torch.allclose(render(backend, still, noise, batch_size=2), frames, atol=1e-6)
 
 
+def test_generate_takes_each_videos_own_noise_inputs(pipeline):
+    backend = pipeline.backend
+    content = backend.sample_latents(2, generator=torch.Generator().manual_seed(2))
+    noise = backend.sample_noise(2, generator=torch.Generator().manual_seed(3))  # e.g. a projection's fitted maps
+    videos = pipeline.generate(content=content, n_frames=3, seed=1, noise=noise)
+    trajectory = pipeline.trajectories(content=content, n_frames=3, seed=1)
+    assert torch.allclose(videos, render(backend, trajectory, noise).clamp(-1, 1), atol=1e-6)
+    swapped = pipeline.generate(content=content, n_frames=3, seed=1, noise=[tensor.flip(0) for tensor in noise])
+    assert not torch.allclose(swapped[0], videos[0])  # video 0 renders with noise 0, not 1
+    assert torch.equal(pipeline.generate(content=content, n_frames=3, seed=1, noise=[]), pipeline.generate(content=content, n_frames=3, seed=1, noise="constant"))
+    with pytest.raises(ShapeError, match=r"2 video\(s\).*projection.noise"):
+        pipeline.generate(content=content, n_frames=3, noise=[tensor[:1] for tensor in noise])
+
+
 def test_generation_is_reproducible_without_noise(pipeline):
     a = pipeline.generate(1, seed=0, noise=False)
     b = pipeline.generate(1, seed=0, noise=True)

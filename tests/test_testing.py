@@ -5,6 +5,7 @@ import torch
 
 from latentmotion import plugins
 from latentmotion.errors import UnknownBackendError
+from latentmotion.inversion import Projection
 from latentmotion.testing import BackendContractError, check_backend
 from latentmotion.tiny import tiny_backend
 
@@ -76,7 +77,7 @@ BROKEN = {
     "noise": with_synthesize(lambda original, latents, noise: original(latents)),
     "sample-latents": with_method("sample_latents", lambda backend, original, n, generator=None: original(n, generator=generator)[:, :4]),
     "sample-latents-seeded": with_method("sample_latents", lambda backend, original, n, generator=None: original(n)),
-    "invert": with_method("invert", lambda backend, original, images, steps=300, generator=None: torch.zeros(len(images), 3)),
+    "invert": with_method("invert", lambda backend, original, images, steps=300, generator=None: original(images, steps=steps, generator=generator).codes),  # codes, not a Projection
     "frozen": unfrozen,
     "latent-space": with_string_latent_space,
     "options-rebuild": unseeded_weights,
@@ -88,6 +89,18 @@ def test_a_planted_bug_is_caught_by_its_rule(rule):
     with pytest.raises(BackendContractError, match=f"^rule '{rule}': ") as caught:
         check_backend(BROKEN[rule])
     assert caught.value.rule == rule
+
+
+def test_a_projection_of_other_codes_or_noise_breaks_the_invert_rule():
+    def projection(codes, noise):
+        return lambda backend, original, images, steps=300, generator=None: Projection(codes=codes(images), noise=noise(images), losses=torch.zeros(len(images)))
+
+    narrow = with_method("invert", projection(lambda images: torch.zeros(len(images), 3), lambda images: []))
+    with pytest.raises(BackendContractError, match=r"rule 'invert': invert must give \[2, 8\] finite"):
+        check_backend(narrow)
+    misshapen = with_method("invert", projection(lambda images: torch.zeros(len(images), 8), lambda images: [torch.zeros(len(images), 1, 2, 2)]))
+    with pytest.raises(BackendContractError, match="rule 'invert': the projection's noise must be empty or shaped as sample_noise"):
+        check_backend(misshapen)
 
 
 def test_unrecorded_or_unserialisable_options_break_the_options_rule(monkeypatch):

@@ -124,8 +124,8 @@ def animate_photo(
     """
     backend = pipeline.backend
     image = read_image(photo, backend.resolution).to(backend.device)
-    code = backend.invert(image, classes=class_name, steps=steps, restarts=restarts, generator=torch.Generator().manual_seed(seed))
-    video = pipeline.generate(1, frames, seed=seed, content=code)[0]
+    projection = backend.invert(image, classes=class_name, steps=steps, restarts=restarts, generator=torch.Generator().manual_seed(seed))
+    video = pipeline.generate(1, frames, seed=seed, content=projection.codes)[0]
     return write_video(out, video, fps=pipeline.fps)
 
 

@@ -109,8 +109,8 @@ def animate_photo(
     backend = pipeline.backend
     image = read_image(photo, backend.resolution).to(backend.device)
     loss = None if lpips is None else VGGPerceptualLoss.from_file(lpips).to(backend.device)
-    w = backend.invert(image, steps=steps, loss=loss, generator=torch.Generator().manual_seed(seed))
-    video = pipeline.generate(1, frames, seed=seed, content=w, noise=False)[0]  # the projection renders with the stored noise
+    projection = backend.invert(image, steps=steps, loss=loss, generator=torch.Generator().manual_seed(seed))
+    video = pipeline.generate(1, frames, seed=seed, content=projection.codes, noise=projection.noise)[0]  # with the noise maps fitted with w
     return write_video(out, video, fps=pipeline.fps)
 
 

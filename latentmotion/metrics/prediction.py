@@ -94,8 +94,9 @@ def predict(
         `[B, n_frames, 3, R, R]` videos in `[-1, 1]`, on the CPU.
     """
     targets = first_frames.float().to(pipeline.device)
-    content = pipeline.backend.invert(targets, steps=steps, generator=torch.Generator().manual_seed(seed))
-    return pipeline.generate(content=content, n_frames=n_frames, seed=seed, noise=False).float().cpu()
+    projection = pipeline.backend.invert(targets, steps=steps, generator=torch.Generator().manual_seed(seed))
+    noise = projection.noise  # the noise maps fitted with the codes (none: the constant noise)
+    return pipeline.generate(content=projection.codes, n_frames=n_frames, seed=seed, noise=noise).float().cpu()
 
 
 class PredictionTotals:

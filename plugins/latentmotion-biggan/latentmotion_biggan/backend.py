@@ -16,7 +16,7 @@ import torch
 
 from latentmotion.backend import ImageGeneratorBackend, LatentSpace
 from latentmotion.errors import ConfigError, ShapeError
-from latentmotion.inversion import ReconstructionLoss
+from latentmotion.inversion import Projection, ReconstructionLoss
 from latentmotion_biggan.classes import ClassSpec, resolve_classes
 from latentmotion_biggan.network import BigGANDeep
 from latentmotion_biggan.truncation import check_truncation, truncated_normal
@@ -159,7 +159,7 @@ class BigGANBackend(ImageGeneratorBackend):
         restarts: int = 4,
         optimize_class: bool = True,
         perceptual: ReconstructionLoss | None = None,
-    ) -> torch.Tensor:
+    ) -> Projection:
         """Find content codes whose renderings match `images` (see [invert][latentmotion_biggan.inversion.invert]).
 
         Args:
@@ -172,7 +172,7 @@ class BigGANBackend(ImageGeneratorBackend):
             perceptual: Optional `perceptual(renderings, targets) -> [N]` added to the loss.
 
         Returns:
-            `[N, z_dim + class_embed_dim]` codes.
+            The best restart of every image: `[N, z_dim + class_embed_dim]` codes and `[N]` losses.
         """
         from latentmotion_biggan.inversion import invert
 

@@ -19,7 +19,7 @@ from einops import rearrange, repeat
 
 from latentmotion import inversion
 from latentmotion.errors import ConfigError, ShapeError
-from latentmotion.inversion import CodeGroup, ReconstructionLoss, reconstruction_loss
+from latentmotion.inversion import CodeGroup, Projection, ReconstructionLoss, reconstruction_loss
 from latentmotion_biggan.classes import ClassSpec
 from latentmotion_biggan.truncation import TRUNCATION_BOUND, truncated_normal
 
@@ -30,20 +30,22 @@ Z_LEARNING_RATE = 0.05  # pix2latent's rates, in latent units
 CLASS_LEARNING_RATE = 0.01
 
 
-def pick_best(codes: torch.Tensor, losses: torch.Tensor, *, restarts: int) -> torch.Tensor:
-    """Keep, for every image, the code of its restart with the lowest loss.
+def pick_best(restarted: Projection, *, restarts: int) -> Projection:
+    """Keep, for every image, the restart with the lowest loss.
 
     Args:
-        codes: `[N * restarts, D]` codes, the restarts of image `i` at rows `i * restarts ...`.
-        losses: `[N * restarts]` losses.
+        restarted: The projection of every restart: `[N * restarts, D]` codes and
+            `[N * restarts]` losses, the restarts of image `i` at rows `i * restarts ...`.
         restarts: Restarts per image.
 
     Returns:
-        `[N, D]` codes.
+        The `[N, D]` codes and `[N]` losses of the best restarts (BigGAN fits no noise).
     """
-    codes = rearrange(codes, "(n r) d -> n r d", r=restarts)
-    best = rearrange(losses, "(n r) -> n r", r=restarts).argmin(dim=1)
-    return codes[torch.arange(codes.shape[0], device=codes.device), best]
+    codes = rearrange(restarted.codes, "(n r) d -> n r d", r=restarts)
+    losses = rearrange(restarted.losses, "(n r) -> n r", r=restarts)
+    best = losses.argmin(dim=1)
+    rows = torch.arange(codes.shape[0], device=codes.device)
+    return Projection(codes=codes[rows, best], noise=[], losses=losses[rows, best])
 
 
 def invert(
@@ -56,7 +58,7 @@ def invert(
     optimize_class: bool = True,
     perceptual: ReconstructionLoss | None = None,
     generator: torch.Generator | None = None,
-) -> torch.Tensor:
+) -> Projection:
     """Optimise content codes `[z ; class embedding]` so that their renderings match `images`.
 
     Every restart is one image of latentmotion's [project][latentmotion.inversion.project]:
@@ -76,7 +78,8 @@ def invert(
         generator: CPU random number generator for the starts.
 
     Returns:
-        `[N, z_dim + class_embed_dim]` codes, detached.
+        The best restart of every image: `[N, z_dim + class_embed_dim]` codes, detached, and
+        `[N]` losses (no noise: BigGAN has none).
     """
     backend.check_images(images)
     if steps < 1:
@@ -114,4 +117,4 @@ def invert(
         loss=loss,
         constrain=clamp_z,
     )
-    return pick_best(result.codes, result.losses, restarts=restarts)
+    return pick_best(result, restarts=restarts)

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from latentmotion.backend import ImageGeneratorBackend, LatentSpace
 from latentmotion.errors import CheckpointError, ConfigError
 from latentmotion.hub import fetch
-from latentmotion.inversion import ReconstructionLoss
+from latentmotion.inversion import Projection, ReconstructionLoss
 from latentmotion_stylegan2.checkpoints import load_generator
 from latentmotion_stylegan2.networks import Generator
 from latentmotion_stylegan2.projector import project
@@ -102,7 +102,7 @@ class StyleGAN2Backend(ImageGeneratorBackend):
         steps: int = 300,
         generator: torch.Generator | None = None,
         loss: ReconstructionLoss | None = None,
-    ) -> torch.Tensor:
+    ) -> Projection:
         """Project images into W with StyleGAN2-ADA's projector (see [project][latentmotion_stylegan2.projector.project]).
 
         Args:
@@ -114,9 +114,10 @@ class StyleGAN2Backend(ImageGeneratorBackend):
                 the offline pixel + multi-scale loss.
 
         Returns:
-            `[N, w_dim]` codes.
+            The projection: `[N, w_dim]` codes and the noise maps fitted with them (pass both to
+            `synthesize` or `generate` to render the projection exactly).
         """
-        return project(self, images, steps=steps, loss=loss, generator=generator).codes
+        return project(self, images, steps=steps, loss=loss, generator=generator)
 
 
 def load_stylegan2(

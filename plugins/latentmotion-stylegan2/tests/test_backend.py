@@ -75,10 +75,12 @@ def test_invert_projects_back_to_the_rendered_latent(backend):
     target_w = backend.sample_latents(1, generator=rng(7))
     target = backend.synthesize(target_w)
     start = backend.synthesize(backend.network.mapping.w_avg[None])
-    w = backend.invert(target, steps=40, generator=rng())
+    projection = backend.invert(target, steps=40, generator=rng())
+    w = projection.codes
     assert w.shape == (1, 16)
+    assert [tuple(n.shape) for n in projection.noise] == [tuple(n.shape) for n in backend.sample_noise(1)]  # the fitted maps
     error_before = (start - target).square().mean()
-    error_after = (backend.synthesize(w) - target).square().mean()
+    error_after = (backend.synthesize(w, noise=projection.noise) - target).square().mean()
     assert error_after < 0.5 * error_before
 
 
