@@ -546,6 +546,7 @@ def evaluate(
     inversion_steps: Annotated[int, typer.Option(min=1, help="Optimisation steps inverting each first frame (prediction).")] = 300,
     detector_size: Annotated[int, typer.Option(min=8, hidden=True, help="Side of the detector's frames (224; smaller for tests only).")] = 224,
     inception_size: Annotated[int, typer.Option(min=8, hidden=True, help="Side of the FID network's frames (299; smaller for tests only).")] = 299,
+    record: Annotated[bool, typer.Option(help="Write the figures into the pipeline folder's model card (its metrics; replaces the last evaluation's).")] = False,
     revision: RevisionOption = None,
     device: DeviceOption = Device.auto,
     json_output: JsonOption = False,
@@ -553,8 +554,12 @@ def evaluate(
     """Evaluate a pipeline against real videos: FVD as StyleGAN-V computes it, FID on frames, ACD and single-image prediction, each with its protocol.
 
     Weights are read as plain tensors, never as code; the protocol of every figure (detector file
-    and sha256, videos, frames, stride, resolution, seed) is printed with it.
+    and sha256, videos, frames, stride, resolution, seed) is printed with it. With `--record`, the
+    figures become the metrics of the pipeline folder's model card (`README.md`), which `push`
+    uploads.
     """
+    import attrs
+
     from latentmotion.metrics.cache import FeatureCache
     from latentmotion.metrics.evaluate import evaluate as run_evaluation
     from latentmotion.metrics.i3d import load_i3d
@@ -565,6 +570,11 @@ def evaluate(
     metrics = metric or ["fvd16"]
     if not data.is_dir():
         raise ConfigError(f"data folder {str(data)!r} does not exist or is not a folder")
+    if record and not (Path(pipeline) / "config.json").is_file():
+        raise ConfigError(
+            f"--record writes the model card of a pipeline folder, and {pipeline!r} is not one (a Hub repo id or a registered name): "
+            "save the pipeline to a folder first (save_pretrained) and evaluate that folder"
+        )
     loaded_detector = None
     if detector is not None:
         with progress_bar(f"loading detector {detector}", transient=True):
@@ -591,6 +601,9 @@ def evaluate(
         progress=True,
     )
     result = {"pipeline": pipeline, "data": str(data), "figures": {name: figure.to_dict() for name, figure in figures.items()}}
+    if record:
+        loaded.card = attrs.evolve(loaded.card, metrics={name: figure.value for name, figure in figures.items()}, evaluation=f"{data.resolve().name} ({n_videos} videos, seed {seed})")
+        result["card"] = str(loaded.write_card(pipeline) / "README.md")
     lines = []
     for name, figure in figures.items():
         protocol = figure.protocol
@@ -599,6 +612,8 @@ def evaluate(
             f"{name:<18} {figure.value:.4g}  ({detector_text}; {protocol.n_videos} videos, {protocol.n_frames} frames, "
             f"stride {protocol.stride}, {protocol.resolution} px, seed {protocol.seed})"
         )
+    if record:
+        lines.append(f"wrote the figures into {result['card']}")
     _report(result, json_output, lines)
 
 

@@ -360,8 +360,8 @@ class CardInfo:
         license: Licence of the pipeline, as a Hub licence id (e.g. `"mit"`, `"apache-2.0"`,
             `"other"`); None writes `"unknown"`. The backend's weights keep their own licence.
         datasets: Hub dataset ids (or names) of the training videos.
-        metrics: Results of the last evaluation, metric name to value (e.g. the toy world's
-            `motion_distance`); never filled in by latentmotion itself.
+        metrics: Results of the last evaluation, metric name to value (e.g. `fvd16`), written by
+            `latentmotion evaluate --record` or by the caller.
         evaluation: What the metrics were measured on (e.g. `"toy world, 1,024 videos"`);
             default: the first of `datasets`, else `"unspecified"`.
         training: The training configuration (a [TrainConfig][latentmotion.config.TrainConfig] as

@@ -658,13 +658,35 @@ class LatentMotionPipeline:
         else:
             (directory / hub.SAMPLE_NAME).unlink(missing_ok=True)
         if card_text is None:
-            card_text = hub.model_card(
-                config,
-                repo_id=repo_id or directory.resolve().name,
-                info=self.card,
-                file_options=self.backend.file_options,
-                sample=hub.SAMPLE_NAME if sample else None,
-            )
+            return self.write_card(directory, repo_id=repo_id)
+        with atomic_path(directory / MODEL_CARD_NAME) as temp:
+            temp.write_text(card_text)
+        return directory
+
+    def write_card(self, directory: str | os.PathLike[str], *, repo_id: str | None = None) -> Path:
+        """Write the generated model card `README.md` of this pipeline into its saved folder.
+
+        [save_pretrained][latentmotion.pipeline.LatentMotionPipeline.save_pretrained] calls it;
+        call it alone after changing [card][latentmotion.hub.CardInfo] (e.g. the metrics of an
+        evaluation, as `latentmotion evaluate --record` does). The card shows `sample.gif` when
+        the folder has one.
+
+        Args:
+            directory: The pipeline's folder, as `save_pretrained` wrote it.
+            repo_id: The Hub repo id the card's usage loads (default: the folder's name).
+
+        Returns:
+            The folder.
+        """
+        directory = Path(directory)
+        config = json.loads((directory / CONFIG_NAME).read_text())
+        card_text = hub.model_card(
+            config,
+            repo_id=repo_id or directory.resolve().name,
+            info=self.card,
+            file_options=self.backend.file_options,
+            sample=hub.SAMPLE_NAME if (directory / hub.SAMPLE_NAME).is_file() else None,
+        )
         with atomic_path(directory / MODEL_CARD_NAME) as temp:
             temp.write_text(card_text)
         return directory

@@ -4,11 +4,13 @@ import copy
 import json
 import os
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.linalg
 import torch
+from huggingface_hub import ModelCard
 from PIL import Image
 from safetensors.torch import save_file
 from typer.testing import CliRunner
@@ -575,6 +577,26 @@ def test_cli_evaluate_prints_figures_with_their_protocol(pipeline_dir, data, saf
     assert report["figures"]["fvd16"]["protocol"]["detector_sha256"] == sha256_file(safetensors_file)
     again = invoke(*args)
     assert again.exit_code == 0 and again.stdout.startswith("fvd16") and "3 videos, 16 frames, stride 1, 16 px, seed 0" in again.stdout
+
+
+def test_cli_evaluate_records_the_figures_in_the_model_card(pipeline, data, safetensors_file, tmp_path):
+    folder = pipeline.save_pretrained(tmp_path / "pipe")
+    weights = (folder / "motion.safetensors").read_bytes()
+    args = ["evaluate", folder, "-d", data, "-m", "fvd16", "-m", "acd", "--detector", safetensors_file, "-n", 3, "--detector-size", SIZE, "--no-cache"]
+    result = invoke(*args, "--record", "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)["figures"]
+    card = ModelCard.load(folder / "README.md")
+    results = {entry.metric_type: entry.metric_value for entry in card.data.eval_results}
+    assert results == {"fvd16": figures["fvd16"]["value"], "acd": figures["acd"]["value"]}
+    assert card.data.eval_results[0].dataset_name == f"{Path(data).resolve().name} (3 videos, seed 0)"
+    loaded = LatentMotionPipeline.from_pretrained(folder)
+    assert loaded.card.metrics == results  # read back, so a later save or push keeps them
+    assert (folder / "motion.safetensors").read_bytes() == weights  # only the card is rewritten
+    again = invoke("evaluate", folder, "-d", data, "--detector", safetensors_file, "-n", 3, "--detector-size", SIZE, "--no-cache", "--record")
+    assert again.exit_code == 0 and "wrote the figures into" in again.stdout
+    assert {entry.metric_type for entry in ModelCard.load(folder / "README.md").data.eval_results} == {"fvd16"}  # the last evaluation's
+    assert_user_error(invoke("evaluate", "acme/model", "-d", data, "--record"), "--record", "'acme/model' is not one")
 
 
 def test_cli_convert_i3d_then_evaluate(torchscript_file, pipeline_dir, data, tmp_path, monkeypatch):
