@@ -276,6 +276,46 @@ class RunOptions:
         return DEFAULT_STEPS
 
 
+def _metric_names(instance: Any, attribute: attrs.Attribute, value: tuple[str, ...]) -> None:
+    from latentmotion.metrics.evaluate import METRICS
+
+    unknown = [name for name in value if name not in METRICS]
+    if unknown or not value:
+        raise ConfigError(f"{attribute.name} must name at least one of {', '.join(METRICS)}; got {list(value)}")
+
+
+@attrs.frozen(kw_only=True)
+class EvaluationOptions:
+    """`[evaluation]`: figures of [latentmotion.metrics][] measured during training, into the run's log.
+
+    With `every` set, the trainer evaluates its current pipeline before the first iteration (the
+    untrained generator), every `every` iterations and at the end, and writes one log line
+    `{"step": s, "eval/<metric>": value, ...}` each time; `latentmotion plot` draws them beside
+    the losses. Every evaluation uses the same real clips and seeds, so the curve compares like
+    with like; the real features are computed once (kept in the run folder's `metrics-cache/`).
+
+    Attributes:
+        every: Iterations between evaluations; 0 = none.
+        metrics: Figures to measure, names of `latentmotion evaluate --metric` (`fvd16`, `fid`,
+            `acd`, ...).
+        data: Folder of real videos (default: `data.path`); real frames are resized to the
+            backend's resolution.
+        detector: I3D weights for FVD: a file, folder or Hub repo id (see `latentmotion evaluate`).
+        inception: FID Inception weights: a file, folder or Hub repo id.
+        n_videos: Real and generated videos of each evaluation (the StyleGAN-V protocol's 2,048 is
+            hours on a CPU; the number is recorded with every figure's protocol).
+        seed: Seed of the real clips and of the generated videos.
+    """
+
+    every: int = attrs.field(default=0, validator=_non_negative)
+    metrics: tuple[str, ...] = attrs.field(default=("fvd16",), converter=tuple, validator=_metric_names)
+    data: str | None = None
+    detector: str | None = None
+    inception: str | None = None
+    n_videos: int = attrs.field(default=256, validator=attrs.validators.ge(2))
+    seed: int = attrs.field(default=0, validator=_non_negative)
+
+
 def _mode_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
     from latentmotion.modes import MODES
 
@@ -299,6 +339,7 @@ class TrainConfig:
         optim: `[optim]`, the optimisers and the schedule.
         data: `[data]`, the videos and clips.
         run: `[run]`, length, seed, logging, device.
+        evaluation: `[evaluation]`, figures measured during training.
     """
 
     backend: str = "tiny"
@@ -311,6 +352,7 @@ class TrainConfig:
     optim: OptimOptions = attrs.field(factory=OptimOptions)
     data: DataOptions = attrs.field(factory=DataOptions)
     run: RunOptions = attrs.field(factory=RunOptions)
+    evaluation: EvaluationOptions = attrs.field(factory=EvaluationOptions)
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-able values, one table per section.

@@ -60,6 +60,7 @@ PREVIEW_DIR = "previews"
 CHECKPOINT_FORMAT = 2
 # Options that may change between an interrupted run and its resumption.
 RESUMABLE_CHANGES = frozenset({"run.steps", "run.epochs", "run.checkpoint_every", "run.log_every", "run.preview_every", "run.device", "data.num_workers"})
+RESUMABLE_SECTIONS = ("evaluation.",)  # what is measured during a run does not change the run
 
 
 def resize_clips(clips: torch.Tensor, size: int) -> torch.Tensor:
@@ -273,6 +274,11 @@ class Trainer:
             "image_d": self.mode.image_optimizer(_trainable(self.image_d)),
         }
         self.rng = stream_generator(config.run.seed, Stream.TRAINING, index=self.dist.rank)
+        self.evaluation = None
+        if config.evaluation.every and self.dist.is_main:
+            from latentmotion.training_evaluation import TrainingEvaluation
+
+            self.evaluation = TrainingEvaluation(config.evaluation, data=config.data.path, run_dir=self.out_dir)
         self.step = 0
         self.clips_seen = 0
         if resume:
@@ -496,6 +502,8 @@ class Trainer:
     def _train(self) -> LatentMotionPipeline:
         run = self.config.run
         clips = self._clips()
+        if self.step == 0:
+            self.evaluate()  # the untrained generator: where the curve starts
         with progress_bar("training", total=self.total_steps, done=self.step, enabled=self.progress and self.dist.is_main) as advance:
             while self.step < self.total_steps:
                 started = time.perf_counter()
@@ -512,6 +520,8 @@ class Trainer:
                     self.folder.append_log({"step": self.step, **record, "seconds": time.perf_counter() - started})
                 if run.preview_every and self.step % run.preview_every == 0 and self.dist.is_main:
                     self.write_preview()
+                if self.step % max(self.config.evaluation.every, 1) == 0 or self.step == self.total_steps:
+                    self.evaluate()
                 if self.step % run.checkpoint_every == 0 or self.step == self.total_steps:
                     self.save_checkpoint()
                 advance(note=" ".join(f"{key} {value:.3f}" for key, value in record.items() if key in ("g/total", "d/video")))
@@ -531,6 +541,19 @@ class Trainer:
         """
         card = CardInfo(training=self.config.to_dict())
         return LatentMotionPipeline(backend=self.backend, basis=self.basis, motion=self.motion, n_frames=self.config.data.n_frames, card=card)
+
+    def evaluate(self) -> dict[str, float]:
+        """Measure the current pipeline with `[evaluation]`'s figures and log them (main process; nothing without `evaluation.every`).
+
+        Returns:
+            The log entries `{"eval/<metric>": value}` (empty when nothing was measured).
+        """
+        if self.evaluation is None:
+            return {}
+        figures = self.evaluation(self.pipeline())
+        self.motion.train()
+        self.folder.append_log({"step": self.step, **figures})
+        return figures
 
     def write_preview(self) -> Path:
         """Write a grid of videos from fixed seeds to `out_dir/previews/step-N.png`.
@@ -603,7 +626,9 @@ class Trainer:
         except ConfigError as error:
             raise CheckpointError(f"checkpoint {path} holds a configuration this version cannot read: {error}") from None
         current = flatten(self.config.to_dict())
-        changed = sorted(k for k in saved.keys() | current.keys() if k not in RESUMABLE_CHANGES and saved.get(k) != current.get(k))
+        changed = sorted(
+            k for k in saved.keys() | current.keys() if k not in RESUMABLE_CHANGES and not k.startswith(RESUMABLE_SECTIONS) and saved.get(k) != current.get(k)
+        )
         if changed:
             raise CheckpointError(
                 f"checkpoint {path} comes from another configuration: {', '.join(f'{k} ({saved.get(k)!r} -> {current.get(k)!r})' for k in changed)}"
