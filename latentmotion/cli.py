@@ -537,6 +537,10 @@ def evaluate(
         str | None,
         typer.Option(help="FID Inception weights: a .safetensors or pytorch-fid pt_inception-2015-12-05-6726825d.pth file, a folder, or a Hub repo id."),
     ] = None,
+    lpips: Annotated[
+        str | None,
+        typer.Option(help="VGG16 + LPIPS weights for the prediction's LPIPS: a .safetensors file (see convert_vgg16_lpips), a folder, or a Hub repo id."),
+    ] = None,
     n_videos: Annotated[int, typer.Option("--n-videos", "-n", min=2, help="Real and generated videos, one clip each (StyleGAN-V: 2048).")] = 2048,
     seed: Annotated[int, typer.Option(help="Seed of the real clips' starts and of the generated videos.")] = 0,
     resize_real: Annotated[bool, typer.Option(help="Centre-crop and resize real frames of another size than the pipeline's (else refused).")] = False,
@@ -553,8 +557,8 @@ def evaluate(
 ) -> None:
     """Evaluate a pipeline against real videos: FVD as StyleGAN-V computes it, FID on frames, ACD and single-image prediction, each with its protocol.
 
-    Weights are read as plain tensors, never as code; the protocol of every figure (detector file
-    and sha256, videos, frames, stride, resolution, seed) is printed with it. With `--record`, the
+    Weights are read as plain tensors, never as code; the protocol of every figure (detector or
+    LPIPS weights file and sha256, videos, frames, stride, resolution, seed) is printed with it. With `--record`, the
     figures become the metrics of the pipeline folder's model card (`README.md`), which `push`
     uploads.
     """
@@ -564,12 +568,15 @@ def evaluate(
     from latentmotion.metrics.evaluate import evaluate as run_evaluation
     from latentmotion.metrics.i3d import load_i3d
     from latentmotion.metrics.inception import load_inception
+    from latentmotion.metrics.lpips import load_lpips
     from latentmotion.streams import check_seed
 
     check_seed(seed, name="--seed")
     metrics = metric or ["fvd16"]
     if not data.is_dir():
         raise ConfigError(f"data folder {str(data)!r} does not exist or is not a folder")
+    if lpips is not None and "prediction" not in metrics:
+        raise ConfigError("--lpips is used by the prediction metric only: add --metric prediction, or leave --lpips out")
     if record and not (Path(pipeline) / "config.json").is_file():
         raise ConfigError(
             f"--record writes the model card of a pipeline folder, and {pipeline!r} is not one (a Hub repo id or a registered name): "
@@ -583,6 +590,10 @@ def evaluate(
     if inception is not None:
         with progress_bar(f"loading FID network {inception}", transient=True):
             loaded_inception = load_inception(inception)
+    loaded_lpips = None
+    if lpips is not None:
+        with progress_bar(f"loading LPIPS network {lpips}", transient=True):
+            loaded_lpips = load_lpips(lpips)
     loaded = _load_pipeline(pipeline, revision=revision, device=device)
     figures = run_evaluation(
         loaded,
@@ -590,6 +601,7 @@ def evaluate(
         metrics=metrics,
         detector=loaded_detector,
         inception=loaded_inception,
+        lpips=loaded_lpips,
         n_videos=n_videos,
         seed=seed,
         resize_real=resize_real,

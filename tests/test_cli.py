@@ -713,6 +713,8 @@ WALK = [  # (arguments, with {p} the good pipeline, {i} the inputs folder, {o} t
     ("evaluate {p} --data {i} --metric nope", "unknown metric 'nope'"),
     ("evaluate {p} --data {i} --seed -1", "--seed"),
     ("evaluate acme/remote --data {i} --record", "is not one"),
+    ("evaluate {p} --data {i} --metric prediction --lpips {i}/list.jsonl", "not a readable safetensors file"),
+    ("evaluate {p} --data {i} --lpips {i}/list.jsonl", "--metric prediction"),
     ("convert", "Missing command"),
     ("convert mocogan-hd --motion {i}/list.jsonl --pca-comp {i}/list.jsonl --pca-stdev {i}/list.jsonl --generator {i}/list.jsonl -o {o}/ff", "refused"),
     ("convert mocogan-hd --motion {o}/none.pth --pca-comp {o}/c.npy --pca-stdev {o}/s.npy --generator {o}/g.pt -o {o}/ff", "does not exist"),

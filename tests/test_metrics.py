@@ -6,6 +6,7 @@ import os
 import zipfile
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 import scipy.linalg
@@ -26,6 +27,7 @@ from latentmotion.metrics.frechet import FeatureStatistics, frechet_distance, st
 from latentmotion.metrics.fvd import preprocess, real_clips, select_real_videos
 from latentmotion.metrics.i3d import I3DConfig, InceptionI3d, convert_torchscript, load_i3d, sha256_file
 from latentmotion.metrics.inception import FIDInception, InceptionConfig, load_inception
+from latentmotion.metrics.lpips import TAP_CHANNELS, VGGPerceptualLoss
 from latentmotion.metrics.protocol import Protocol
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline
@@ -542,6 +544,8 @@ def test_unknown_metrics_and_missing_networks_are_refused(pipeline, data):
         evaluate_module.evaluate(pipeline, data, metrics=["is"])
     with pytest.raises(ConfigError, match="needs the I3D detector"):
         evaluate_module.evaluate(pipeline, data, metrics=["fvd16"])
+    with pytest.raises(ConfigError, match="LPIPS weights are used by the prediction metric only"):
+        evaluate_module.evaluate(pipeline, data, metrics=["acd"], lpips="unused.safetensors")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -615,7 +619,20 @@ def test_cli_convert_i3d_then_evaluate(torchscript_file, pipeline_dir, data, tmp
     assert evaluated.exit_code == 0, evaluated.output
 
 
-def test_cli_evaluate_bad_input(pipeline_dir, data, torchscript_file, safetensors_file, piergiaj_file, tmp_path):
+def test_cli_evaluate_prediction_with_lpips(pipeline_dir, data, lpips_file):
+    args = ["evaluate", pipeline_dir, "-d", data, "-m", "prediction", "--lpips", lpips_file, "-n", 2, "--inversion-steps", 2, "--no-cache", "--device", "cpu"]
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)["figures"]
+    assert set(figures) == {"prediction-psnr", "prediction-ssim", "first-frame-psnr", "prediction-lpips"}
+    lpips = figures["prediction-lpips"]
+    assert lpips["protocol"]["detector"] == "vgg16-lpips.safetensors" and lpips["protocol"]["detector_sha256"] == sha256_file(lpips_file)
+    assert len(lpips["per_frame"]) == 16 and lpips["value"] == pytest.approx(sum(lpips["per_frame"][1:]) / 15) and lpips["value"] > 0
+    text = invoke(*args)
+    assert text.exit_code == 0 and f"vgg16-lpips.safetensors sha256 {sha256_file(lpips_file)[:12]}" in text.stdout
+
+
+def test_cli_evaluate_bad_input(pipeline_dir, data, torchscript_file, safetensors_file, piergiaj_file, lpips_file, tmp_path):
     common = ["--detector-size", SIZE, "--no-cache", "--device", "cpu"]
     wrong = tmp_path / "wrong.pt"
     torch.save(torch.nn.Conv3d(3, 4, 3).state_dict(), wrong)
@@ -630,6 +647,12 @@ def test_cli_evaluate_bad_input(pipeline_dir, data, torchscript_file, safetensor
     assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "-m", "fid", *common), "FID needs the Inception")
     assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "-m", "fid", "--inception", piergiaj_file, *common), "not FID Inception weights")
     assert_user_error(invoke("evaluate", pipeline_dir, "-d", tmp_path / "nowhere", "--detector", piergiaj_file), "does not exist")
+    prediction = ["-m", "prediction", "-n", 2, "--inversion-steps", 1, *common]
+    assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "--lpips", safetensors_file, *prediction), "are not VGG16 weights", "convert_vgg16_lpips")
+    truncated_lpips = tmp_path / "vgg16-lpips.safetensors"
+    truncated_lpips.write_bytes(lpips_file.read_bytes()[:5000])
+    assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "--lpips", truncated_lpips, *prediction), "not a readable safetensors file")
+    assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "--lpips", lpips_file, *common), "--lpips is used by the prediction metric only")
     script = torchscript_file
     assert_user_error(invoke("evaluate", pipeline_dir, "-d", data, "--detector", script, *common), "TorchScript", "convert i3d")
     garbage = tmp_path / "garbage.pt"
@@ -683,3 +706,33 @@ def test_prediction_starts_from_each_clips_first_frame(pipeline, data, safetenso
     assert figures["first-frame-psnr"].value == psnr.extra["per_frame"][0]
     assert figures["prediction-fvd16"].protocol.detector_sha256 == sha256_file(safetensors_file)
     assert figures["prediction-psnr"].protocol.detector == "inversion, 2 steps"
+
+
+@pytest.fixture(scope="module")
+def lpips_file(tmp_path_factory):
+    """A random VGG16 with random LPIPS heads, as a weights file."""
+    torch.manual_seed(0)
+    tensors = {key: value for key, value in VGGPerceptualLoss().state_dict().items() if key.startswith("features.")}
+    tensors |= {f"lin{k}": torch.rand(width) for k, width in enumerate(TAP_CHANNELS)}
+    path = tmp_path_factory.mktemp("lpips") / "vgg16-lpips.safetensors"
+    save_file(tensors, str(path))
+    return path
+
+
+def test_prediction_lpips_is_each_frames_distance_averaged_over_clips(pipeline, data, lpips_file, monkeypatch):
+    predicted = []
+    original = evaluate_module.predict
+    monkeypatch.setattr(evaluate_module, "predict", lambda *args, **kwargs: predicted.append(original(*args, **kwargs)) or predicted[-1])
+    monkeypatch.setattr(evaluate_module, "PREDICTION_CLIPS_PER_BATCH", 2)  # two batches: the sums run across them
+    figures = evaluate_module.evaluate(pipeline, data, metrics=["prediction"], lpips=lpips_file, n_videos=3, inversion_steps=2)
+    protocol = figures["prediction-psnr"].protocol
+    real = torch.cat(list(real_clips(select_real_videos(data, protocol), protocol, batch_size=3))).float() / 127.5 - 1
+    fake = torch.cat(predicted)
+    assert len(predicted) == 2 and fake.shape == real.shape == (3, 16, 3, 16, 16)
+    loss = VGGPerceptualLoss.from_file(lpips_file)
+    by_hand = [sum(float(loss(fake[i, t : t + 1], real[i, t : t + 1])) for i in range(3)) / 3 for t in range(16)]
+    figure = figures["prediction-lpips"]
+    assert figure.extra["per_frame"] == pytest.approx(by_hand, rel=1e-5)
+    assert figure.value == pytest.approx(sum(by_hand[1:]) / 15, rel=1e-5) and figure.value > 0
+    assert figure.protocol == attrs.evolve(protocol, metric="prediction-lpips", detector="vgg16-lpips.safetensors", detector_sha256=sha256_file(lpips_file))
+    assert figure.extra["inversion_steps"] == 2

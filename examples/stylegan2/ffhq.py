@@ -26,11 +26,12 @@ from typing import Any
 
 import torch
 from einops import rearrange
-from latentmotion_stylegan2.perceptual import VGGPerceptualLoss
+from latentmotion_stylegan2.projector import LPIPS_RESOLUTION
 
 import latentmotion
 from latentmotion.basis import PCABasis
 from latentmotion.config import TrainConfig
+from latentmotion.metrics.lpips import VGGPerceptualLoss
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.train import Trainer
 from latentmotion.video import read_image, write_video
@@ -97,8 +98,9 @@ def animate_photo(
         pipeline: A trained StyleGAN2 pipeline.
         photo: Image file.
         out: `.mp4`, `.gif` or `.png` file.
-        lpips: VGG16 + LPIPS weights (`convert_vgg16_lpips`) for the projector's perceptual loss;
-            None: the offline pixel + multi-scale loss.
+        lpips: VGG16 + LPIPS weights (`latentmotion.metrics.lpips.convert_vgg16_lpips`) for the
+            projector's perceptual loss, on images area-downsampled to 256 pixels as the original
+            projector does; None: the offline pixel + multi-scale loss.
         frames: Frames of the video.
         steps: Projection steps (StyleGAN2-ADA uses 1000).
         seed: Seed of the projection and of the motion.
@@ -108,7 +110,7 @@ def animate_photo(
     """
     backend = pipeline.backend
     image = read_image(photo, backend.resolution).to(backend.device)
-    loss = None if lpips is None else VGGPerceptualLoss.from_file(lpips).to(backend.device)
+    loss = None if lpips is None else VGGPerceptualLoss.from_file(lpips, max_resolution=LPIPS_RESOLUTION).to(backend.device)
     projection = backend.invert(image, steps=steps, loss=loss, generator=torch.Generator().manual_seed(seed))
     video = pipeline.generate(1, frames, seed=seed, content=projection.codes, noise=projection.noise)[0]  # with the noise maps fitted with w
     return write_video(out, video, fps=pipeline.fps)

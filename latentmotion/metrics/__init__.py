@@ -1,9 +1,10 @@
-"""Video metrics with their protocols: FVD (StyleGAN-V's), FID on frames, ACD, single-image prediction.
+"""Video metrics with their protocols: FVD (StyleGAN-V's), FID on frames, ACD, LPIPS, single-image prediction.
 
 One concept per module: [frechet][latentmotion.metrics.frechet] (the distance and running
 statistics), [i3d][latentmotion.metrics.i3d] (the detector network and its weight files),
 [inception][latentmotion.metrics.inception] (the FID network and its weight files),
 [fvd][latentmotion.metrics.fvd] (clips and their preprocessing), [acd][latentmotion.metrics.acd],
+[lpips][latentmotion.metrics.lpips] (LPIPS on our VGG16 port and its weight files),
 [prediction][latentmotion.metrics.prediction] (video from a single image, scored as prediction),
 [protocol][latentmotion.metrics.protocol] (what every figure records),
 [cache][latentmotion.metrics.cache] (real-data features on disk) and
@@ -30,6 +31,9 @@ _EXPORTS = {
     "FIDInception": "latentmotion.metrics.inception",
     "load_inception": "latentmotion.metrics.inception",
     "acd": "latentmotion.metrics.acd",
+    "VGGPerceptualLoss": "latentmotion.metrics.lpips",
+    "load_lpips": "latentmotion.metrics.lpips",
+    "convert_vgg16_lpips": "latentmotion.metrics.lpips",
 }
 
 __all__ = list(_EXPORTS)

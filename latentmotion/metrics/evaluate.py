@@ -39,6 +39,7 @@ from latentmotion.metrics.fvd import (
 from latentmotion.metrics.i3d import LoadedDetector, load_i3d
 from latentmotion.metrics.inception import INCEPTION_SIZE, LoadedInception, load_inception
 from latentmotion.metrics.inception import preprocess as inception_preprocess
+from latentmotion.metrics.lpips import LoadedLPIPS, load_lpips
 from latentmotion.metrics.prediction import PredictionTotals, as_float_clips, mean_after_first, predict
 from latentmotion.metrics.protocol import FVD_CLIPS, STYLEGAN_V_VIDEOS, Figure, Protocol
 from latentmotion.progress import progress_bar
@@ -72,6 +73,7 @@ def evaluate(
     metrics: Sequence[str] = ("fvd16",),  # names from METRICS
     detector: str | os.PathLike[str] | LoadedDetector | None = None,  # I3D weights: file, folder, Hub repo or loaded
     inception: str | os.PathLike[str] | LoadedInception | None = None,  # FID Inception weights: file, folder, Hub repo or loaded
+    lpips: str | os.PathLike[str] | LoadedLPIPS | None = None,  # VGG16 + LPIPS weights (prediction): file, folder, Hub repo or loaded
     n_videos: int = STYLEGAN_V_VIDEOS,  # real and generated videos, one clip each
     seed: int = 0,  # real clip starts and generated videos
     resize_real: bool = False,  # resize real frames of another size instead of refusing them
@@ -92,12 +94,16 @@ def evaluate(
         metrics: Figures to compute: `fvd16`, `fvd128`, `fvd128-subsample8`, `fid`, `acd`, and
             `prediction` (video from the first frame of each real clip, see
             [latentmotion.metrics.prediction][]: figures `prediction-psnr`, `prediction-ssim`,
-            `first-frame-psnr`, and `prediction-fvd16` given a detector).
+            `first-frame-psnr`, `prediction-lpips` given LPIPS weights, and `prediction-fvd16`
+            given a detector).
         detector: The I3D weights (FVD only): a safetensors or piergiaj state-dict file, a folder
             or Hub repo holding one, or an already loaded detector.
         inception: The FID Inception weights (FID only): a safetensors or pytorch-fid state-dict
             file (`pt_inception-2015-12-05-6726825d.pth`), a folder or Hub repo holding one, or an
             already loaded network.
+        lpips: The VGG16 + LPIPS weights (prediction only): a safetensors file (see
+            [convert_vgg16_lpips][latentmotion.metrics.lpips.convert_vgg16_lpips]), a folder or
+            Hub repo holding `vgg16-lpips.safetensors`, or an already loaded network.
         n_videos: Videos of each set (StyleGAN-V: 2,048).
         seed: Seed of the real clips' starts and of the generated videos.
         resize_real: Centre-crop and resize real frames whose size differs from the pipeline's
@@ -116,9 +122,10 @@ def evaluate(
         Each metric's [Figure][latentmotion.metrics.protocol.Figure], by name.
 
     Raises:
-        ConfigError: An unknown metric, no detector for FVD or network for FID, or a pipeline
-            of another resolution than the protocol's.
-        CheckpointError: The detector's weights are missing, corrupt or of another architecture.
+        ConfigError: An unknown metric, no detector for FVD or network for FID, LPIPS weights
+            without the prediction metric, or a pipeline of another resolution than the protocol's.
+        CheckpointError: The detector's, FID network's or LPIPS network's weights are missing,
+            corrupt or of another architecture.
         DatasetError: Too few real videos long enough, unreadable frames, or real frames of
             another size.
     """
@@ -143,6 +150,11 @@ def evaluate(
         if inception is None:
             raise ConfigError("FID needs the Inception network's weights: pass inception= (the CLI's --inception); see docs/evaluation.md")
         fid_network = inception if isinstance(inception, LoadedInception) else load_inception(inception)
+    lpips_network: LoadedLPIPS | None = None
+    if lpips is not None:
+        if "prediction" not in metrics:
+            raise ConfigError("LPIPS weights are used by the prediction metric only: add it to metrics (the CLI's --metric prediction) or leave lpips out")
+        lpips_network = lpips if isinstance(lpips, LoadedLPIPS) else load_lpips(lpips)
     device = torch.device(device) if device is not None else pipeline.device
     resolution = pipeline.backend.resolution
     protocols = {
@@ -210,8 +222,8 @@ def evaluate(
         if name == "prediction":
             figures.update(
                 _prediction_figures(
-                    pipeline, real_videos[name], protocol, steps=inversion_steps, detector=loaded, detector_size=detector_size, device=device,
-                    resize_real=resize_real, progress=progress,
+                    pipeline, real_videos[name], protocol, steps=inversion_steps, detector=loaded, detector_size=detector_size,
+                    lpips=lpips_network, device=device, resize_real=resize_real, progress=progress,
                 )
             )  # fmt: skip
             continue
@@ -252,12 +264,13 @@ def _prediction_figures(
     steps: int,
     detector: LoadedDetector | None,
     detector_size: int,
+    lpips: LoadedLPIPS | None,
     device: torch.device,
     resize_real: bool,
     progress: bool,
 ) -> dict[str, Figure]:
-    """PSNR and SSIM per frame of videos predicted from each real clip's first frame; the first frame's PSNR; their FVD16."""
-    totals = PredictionTotals()
+    """PSNR, SSIM and LPIPS per frame of videos predicted from each real clip's first frame; the first frame's PSNR; their FVD16."""
+    totals = PredictionTotals(lpips=None if lpips is None else lpips.network.to(device))
     real_statistics: FeatureStatistics | None = None
     predicted_statistics: FeatureStatistics | None = None
     batches = as_float_clips(real_clips(videos, protocol, batch_size=PREDICTION_CLIPS_PER_BATCH, resize=resize_real))
@@ -275,12 +288,19 @@ def _prediction_figures(
                 real_statistics.update(real_features)
                 predicted_statistics.update(predicted_features)
             advance(len(clips))
-    psnr_per_frame, ssim_per_frame = totals.per_frame()
+    means = totals.per_frame()
     figures = {
-        "prediction-psnr": Figure(value=mean_after_first(psnr_per_frame), protocol=protocol, extra={"per_frame": psnr_per_frame, "unit": "dB"}),
-        "prediction-ssim": Figure(value=mean_after_first(ssim_per_frame), protocol=protocol, extra={"per_frame": ssim_per_frame}),
-        "first-frame-psnr": Figure(value=psnr_per_frame[0], protocol=protocol, extra={"unit": "dB"}),
+        "prediction-psnr": Figure(value=mean_after_first(means.psnr), protocol=protocol, extra={"per_frame": means.psnr, "unit": "dB"}),
+        "prediction-ssim": Figure(value=mean_after_first(means.ssim), protocol=protocol, extra={"per_frame": means.ssim}),
+        "first-frame-psnr": Figure(value=means.psnr[0], protocol=protocol, extra={"unit": "dB"}),
     }
+    if lpips is not None and means.lpips is not None:
+        limit = lpips.network.max_resolution
+        lpips_protocol = attrs.evolve(
+            protocol, metric="prediction-lpips", detector=lpips.name, detector_sha256=lpips.sha256,
+            detector_size=limit if limit is not None and protocol.resolution > limit else None,
+        )  # fmt: skip
+        figures["prediction-lpips"] = Figure(value=mean_after_first(means.lpips), protocol=lpips_protocol, extra={"per_frame": means.lpips, "inversion_steps": steps})
     if detector is not None and real_statistics is not None and predicted_statistics is not None:
         fvd_protocol = attrs.evolve(protocol, metric="prediction-fvd16", detector=detector.name, detector_sha256=detector.sha256, detector_size=detector_size)
         figures["prediction-fvd16"] = Figure(value=statistics_distance(predicted_statistics, real_statistics), protocol=fvd_protocol, extra={"inversion_steps": steps})

@@ -2,14 +2,13 @@
 
 For each real clip: its first frame is inverted into the backend's latent space
 ([invert][latentmotion.backend.ImageGeneratorBackend.invert]), a video of the clip's length is
-generated from that content (generator noise off, as `latentmotion animate` does), and the two
-are compared frame by frame with PSNR (dB, for images in `[-1, 1]`) and SSIM. The first frame's
-PSNR measures the inversion alone and is reported on its own; the figures of the prediction
-average the frames after it. Given an I3D detector, the FVD of the predicted clips against the
-real ones is reported too (same clips, same count: only comparable at equal `n_videos`).
-
-LPIPS is not computed: the `lpips` package requires torchvision, which latentmotion does not
-install.
+generated from that content, rendered with the noise maps the inversion fitted (`projection.noise`;
+the backend's constant noise when it fits none), and the two are compared frame by frame with
+PSNR (dB, for images in `[-1, 1]`), SSIM and, given its weights, LPIPS (our VGG16 port,
+[latentmotion.metrics.lpips][], at the frames' own size). The first frame measures the inversion
+alone: its PSNR is reported on its own; the figures of the prediction average the frames after
+it. Given an I3D detector, the FVD of the predicted clips against the real ones is reported too
+(same clips, same count: only comparable at equal `n_videos`).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import attrs
 import torch
 import torch.nn.functional as F
 from einops import rearrange
@@ -25,6 +25,7 @@ from einops import rearrange
 from latentmotion.errors import ShapeError
 
 if TYPE_CHECKING:
+    from latentmotion.metrics.lpips import VGGPerceptualLoss
     from latentmotion.pipeline import LatentMotionPipeline
 
 SSIM_WINDOW = 11
@@ -99,13 +100,34 @@ def predict(
     return pipeline.generate(content=projection.codes, n_frames=n_frames, seed=seed, noise=noise).float().cpu()
 
 
-class PredictionTotals:
-    """Running sums of per-frame PSNR and SSIM over predicted clips (memory independent of their number)."""
+@attrs.frozen
+class FrameMeans:
+    """Mean figures of each frame position of predicted clips.
 
-    def __init__(self) -> None:
+    Attributes:
+        psnr: T PSNRs (dB).
+        ssim: T SSIMs.
+        lpips: T LPIPS distances; None when no LPIPS network was given.
+    """
+
+    psnr: list[float]
+    ssim: list[float]
+    lpips: list[float] | None
+
+
+class PredictionTotals:
+    """Running sums of per-frame PSNR, SSIM and LPIPS over predicted clips (memory independent of their number).
+
+    Args:
+        lpips: The LPIPS network, run on the device its weights are on; None = no LPIPS.
+    """
+
+    def __init__(self, *, lpips: VGGPerceptualLoss | None = None) -> None:
         self.count = 0
+        self.network = lpips
         self.psnr: torch.Tensor | None = None  # [T] sums
         self.ssim: torch.Tensor | None = None  # [T] sums
+        self.lpips: torch.Tensor | None = None  # [T] sums
 
     def update(self, predicted: torch.Tensor, real: torch.Tensor) -> None:
         """Add a batch of predicted clips and their real clips.
@@ -113,6 +135,9 @@ class PredictionTotals:
         Args:
             predicted: `[B, T, 3, H, W]` in `[-1, 1]`.
             real: `[B, T, 3, H, W]` in `[-1, 1]`.
+
+        Raises:
+            ShapeError: The two batches differ in shape.
         """
         from latentmotion.inversion import psnr
 
@@ -125,17 +150,29 @@ class PredictionTotals:
         ssims = rearrange(ssim(flat_predicted, flat_real), "(b t) -> b t", t=frames).sum(0)
         self.psnr = psnrs if self.psnr is None else self.psnr + psnrs
         self.ssim = ssims if self.ssim is None else self.ssim + ssims
+        if self.network is not None:
+            device = self.network.shift.device
+            with torch.no_grad():
+                distances = torch.stack([self.network(clip.to(device), target.to(device)).double().cpu() for clip, target in zip(predicted, real)]).sum(0)
+            self.lpips = distances if self.lpips is None else self.lpips + distances
         self.count += predicted.shape[0]
 
-    def per_frame(self) -> tuple[list[float], list[float]]:
-        """Mean PSNR and SSIM of each frame position.
+    def per_frame(self) -> FrameMeans:
+        """Mean PSNR, SSIM and LPIPS of each frame position.
 
         Returns:
-            `(psnr, ssim)`, each a list of T floats.
+            The means, each a list of T floats (empty before any clip).
         """
+        lpips = None if self.network is None else []
         if self.psnr is None or self.ssim is None or self.count == 0:
-            return [], []
-        return [float(value) for value in self.psnr / self.count], [float(value) for value in self.ssim / self.count]
+            return FrameMeans(psnr=[], ssim=[], lpips=lpips)
+        if self.lpips is not None:
+            lpips = [float(value) for value in self.lpips / self.count]
+        return FrameMeans(
+            psnr=[float(value) for value in self.psnr / self.count],
+            ssim=[float(value) for value in self.ssim / self.count],
+            lpips=lpips,
+        )
 
 
 def mean_after_first(values: list[float]) -> float:

@@ -19,7 +19,6 @@ _EXPORTS = {
     "save_generator": "latentmotion_stylegan2.checkpoints",
     "convert": "latentmotion_stylegan2.checkpoints",
     "project": "latentmotion_stylegan2.projector",
-    "VGGPerceptualLoss": "latentmotion_stylegan2.perceptual",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -110,8 +110,9 @@ class StyleGAN2Backend(ImageGeneratorBackend):
             steps: Optimisation steps.
             generator: CPU random number generator (prior samples, noise maps).
             loss: `loss(renderings, targets) -> [N]`, e.g. a
-                [VGGPerceptualLoss][latentmotion_stylegan2.perceptual.VGGPerceptualLoss]; default
-                the offline pixel + multi-scale loss.
+                [VGGPerceptualLoss][latentmotion.metrics.lpips.VGGPerceptualLoss] built with
+                `max_resolution=256` (the original projector's LPIPS); default the offline pixel +
+                multi-scale loss.
 
         Returns:
             The projection: `[N, w_dim]` codes and the noise maps fitted with them (pass both to

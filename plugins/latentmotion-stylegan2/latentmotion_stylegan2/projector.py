@@ -5,9 +5,10 @@ One `w` per image starts at the average of mapped prior samples and is broadcast
 over the first 5 % of the steps and down along a cosine over the last 25 %, `w` is perturbed by
 Gaussian noise whose scale decays quadratically to zero at 75 %, and the noise maps are kept
 free of spatial structure by penalising their autocorrelation at every scale of a pyramid and
-renormalised after each step. The image distance is pluggable: an LPIPS-style VGG16 loss
-([VGGPerceptualLoss][latentmotion_stylegan2.perceptual.VGGPerceptualLoss]) as in the original,
-or, offline by default, latentmotion's pixel + multi-scale loss.
+renormalised after each step. The image distance is pluggable: LPIPS on VGG16
+([VGGPerceptualLoss][latentmotion.metrics.lpips.VGGPerceptualLoss] with
+`max_resolution=LPIPS_RESOLUTION`, images larger than 256 pixels area-downsampled first) as in the
+original, or, offline by default, latentmotion's pixel + multi-scale loss.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from latentmotion.inversion import Projection, ReconstructionLoss
 
 if TYPE_CHECKING:
     from latentmotion_stylegan2.backend import StyleGAN2Backend
+
+LPIPS_RESOLUTION = 256
+"""Side StyleGAN2-ADA's projector area-downsamples larger images to before its VGG16 distance:
+`VGGPerceptualLoss.from_file(path, max_resolution=LPIPS_RESOLUTION)` reproduces it."""
 
 
 def learning_rate(t: float, *, initial: float, rampup: float, rampdown: float) -> float:
