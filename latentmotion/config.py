@@ -64,6 +64,14 @@ def _device_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
         raise ConfigError(f"{attribute.name} must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {value!r}")
 
 
+def _one_of(*choices: str) -> Any:
+    def check(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+        if value not in choices:
+            raise ConfigError(f"{attribute.name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+    return check
+
+
 def _betas(instance: Any, attribute: attrs.Attribute, value: tuple[float, float]) -> None:
     if not all(0.0 <= beta < 1.0 for beta in value):
         raise ConfigError(f"{attribute.name} must be two numbers in [0, 1), got {list(value)}")
@@ -110,6 +118,10 @@ class VideoDiscriminatorOptions:
         scales: Scales.
         pack: Clips scored together (PacGAN; the authors: 1); divides every process's batch.
         gp_weight: Weight of the gradient penalty.
+        view: What D_V sees of a clip: `"mode"`, the training mode's view (the authors'); or
+            `"differences"`, each frame minus the one before (not in the paper), so that D_V
+            judges motion rather than appearance, for cross-domain videos that look unlike the
+            generator's frames (see [frame_differences][latentmotion.modes.frame_differences]).
         enabled: False trains without D_V (the paper's ablation): no L_V, D_V is not updated.
     """
 
@@ -118,6 +130,7 @@ class VideoDiscriminatorOptions:
     scales: int = attrs.field(default=2, validator=_positive)
     pack: int = attrs.field(default=1, validator=_positive)
     gp_weight: float = attrs.field(default=10.0, validator=_non_negative)
+    view: str = attrs.field(default="mode", validator=_one_of("mode", "differences"))
     enabled: bool = True
 
 

@@ -5,6 +5,9 @@ that the video discriminator D_V scores, and the image losses of both steps. The
 ([Trainer][latentmotion.train.Trainer]) is the same for every mode: it renders the fakes, runs
 D_V, the penalty and the motion generator's own losses, and asks the mode for the rest.
 
+With `video_discriminator.view = "differences"` (not in the paper), D_V sees each frame minus
+the one before in both modes, `[B, 3, T-1, d, d]`, instead of the mode's own view below.
+
 In-domain (motion and content from the same videos):
     D_V sees the first frame stacked on each later frame, `[B, 6, T-1, d, d]`.
     D_I scores `(frame 0 || frame t)` pairs; both steps use relativistic-average LSGAN.
@@ -50,15 +53,34 @@ class TrainingMode(abc.ABC):
     name: ClassVar[str]
     """The mode's name in a configuration (`mode = "..."`)."""
     clip_channels: ClassVar[int]
-    """Channels of one clip in D_V's view."""
+    """Channels of one clip in the mode's own view, `clip_view`."""
 
     def __init__(self, config: TrainConfig, *, resolution: int) -> None:
         self.config = config
         self.resolution = resolution
 
-    @abc.abstractmethod
     def video_view(self, clips: torch.Tensor) -> torch.Tensor:
-        """D_V's view of clips.
+        """D_V's view of clips: the mode's own (`clip_view`), or their frame differences when
+        `video_discriminator.view` is `"differences"` (see [frame_differences][latentmotion.modes.frame_differences]).
+
+        Args:
+            clips: `[B, T, 3, d, d]` clips in `[-1, 1]`.
+
+        Returns:
+            `[B, view_channels, T', d, d]`, D_V's layout.
+        """
+        if self.config.video_discriminator.view == "differences":
+            return frame_differences(clips)
+        return self.clip_view(clips)
+
+    @property
+    def view_channels(self) -> int:
+        """Channels of one clip in D_V's view."""
+        return 3 if self.config.video_discriminator.view == "differences" else self.clip_channels
+
+    @abc.abstractmethod
+    def clip_view(self, clips: torch.Tensor) -> torch.Tensor:
+        """The mode's own view of clips for D_V.
 
         Args:
             clips: `[B, T, 3, d, d]` clips in `[-1, 1]`.
@@ -136,7 +158,7 @@ class InDomain(TrainingMode):
     name = "in-domain"
     clip_channels = 6
 
-    def video_view(self, clips: torch.Tensor) -> torch.Tensor:
+    def clip_view(self, clips: torch.Tensor) -> torch.Tensor:
         """The first frame stacked on each later frame (see the base class).
 
         Args:
@@ -218,7 +240,7 @@ class CrossDomain(TrainingMode):
     name = "cross-domain"
     clip_channels = 3
 
-    def video_view(self, clips: torch.Tensor) -> torch.Tensor:
+    def clip_view(self, clips: torch.Tensor) -> torch.Tensor:
         """The raw clip (see the base class).
 
         Args:
@@ -337,6 +359,22 @@ def stack_first_frame(clips: torch.Tensor) -> torch.Tensor:
     """
     first = repeat(clips[:, 0], "b c h w -> b t c h w", t=clips.shape[1] - 1)
     return rearrange(torch.cat([first, clips[:, 1:]], dim=2), "b t c h w -> b c t h w")
+
+
+def frame_differences(clips: torch.Tensor) -> torch.Tensor:
+    """Each frame minus the one before, in D_V's layout: what moved, without what stands still.
+
+    A static background cancels, so a D_V on this view judges motion rather than appearance: for
+    cross-domain training, whose real videos look unlike the image generator's frames (not in
+    the paper; the authors' D_V sees the raw clip).
+
+    Args:
+        clips: `[B, T, 3, d, d]` clips.
+
+    Returns:
+        `[B, 3, T-1, d, d]`, `x_{t+1} - x_t`.
+    """
+    return rearrange(clips[:, 1:] - clips[:, :-1], "b t c h w -> b c t h w")
 
 
 def _pair(clips: torch.Tensor, t: int) -> torch.Tensor:

@@ -319,7 +319,7 @@ class Trainer:
         networks = {
             "motion": MotionGenerator(motion_config, basis=self.basis.scaled(n_components)),
             "video_d": VideoDiscriminator(
-                in_channels=self.mode.clip_channels,
+                in_channels=self.mode.view_channels,
                 channels=video.channels,
                 layers=video.layers,
                 scales=video.scales,
