@@ -251,6 +251,9 @@ def train(
         typer.Option(help="Start from one of the authors' training scripts instead of a CONFIG file (see `latentmotion presets`); --set overrides it."),
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its checkpoint.")] = False,
+    num_workers: Annotated[
+        int | None, typer.Option("--num-workers", min=0, help="Processes decoding clips, data.num_workers (0: in the training process).")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Train a motion generator; writes checkpoints, a JSONL log, preview grids and the final pipeline.
@@ -269,7 +272,12 @@ def train(
         settings = TrainConfig.from_preset(preset)
     else:
         settings = TrainConfig.from_file(config) if config is not None else TrainConfig()
-    settings = settings.with_changes(dict(_parse_setting(item) for item in set_ or []))
+    changes = dict(_parse_setting(item) for item in set_ or [])
+    if num_workers is not None:
+        if changes.get("data.num_workers", num_workers) != num_workers:
+            raise ConfigError(f"--num-workers {num_workers} and --set data.num_workers={changes['data.num_workers']} disagree; give one")
+        changes["data.num_workers"] = num_workers
+    settings = settings.with_changes(changes)
     trainer = Trainer(settings, out, resume=resume, progress=True)
     trainer.train()
     log = out / LOG_NAME

@@ -66,7 +66,8 @@ class VideoFolderDataset(Dataset):
     The clip start is drawn with the global torch random generator (`torch.randint`), so
     `torch.manual_seed` and the DataLoader's per-worker seeding make the clips reproducible.
     Only the frames of the clip are read: a frame folder opens just those images, a video file
-    is decoded up to the last frame of the clip.
+    is decoded from the keyframe before the clip's first frame to its last (see
+    [read_video][latentmotion.video.read_video]).
 
     Videos that cannot be read, or that are shorter than one clip (`clip_span` frames), are
     found when the dataset is built; `on_bad_video` decides whether they are skipped with a

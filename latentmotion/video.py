@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import secrets
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -328,8 +329,11 @@ def write_grid(path: str | os.PathLike[str], videos: torch.Tensor, *, padding: i
 def read_video(path: str | os.PathLike[str], *, indices: Sequence[int] | None = None) -> torch.Tensor:
     """Decode the frames of a video file (mp4, avi, webm, mov, mkv, gif, ...) as RGB pixels.
 
-    Only the first video stream is read. With `indices`, decoding stops after the last frame
-    asked for, so a short clip from the start of a long video is cheap.
+    Only the first video stream is read. With `indices`, decoding starts at the keyframe before
+    the first frame asked for (a seek; frame numbers follow from the timestamps at the stream's
+    average rate) and stops after the last, so a short clip anywhere in a long video is cheap.
+    Where the stream gives no timestamps or rate, or the seek lands after the first frame asked
+    for, it decodes from the start instead.
 
     Args:
         path: Video file in any container and codec PyAV decodes.
@@ -349,21 +353,58 @@ def read_video(path: str | os.PathLike[str], *, indices: Sequence[int] | None = 
         raise ConfigError(f"frame indices must be a non-empty list of numbers >= 0, got {list(indices)}")
     wanted = None if indices is None else set(indices)
     last = None if indices is None else max(indices)
-    frames: dict[int, torch.Tensor] = {}
-    count = 0
     with _open_for_reading(path) as (container, stream):
-        for count, frame in enumerate(container.decode(stream), start=1):
-            index = count - 1
-            if wanted is None or index in wanted:
-                frames[index] = torch.from_numpy(frame.to_ndarray(format="rgb24"))
-            if last is not None and index >= last:
-                break
+        decoded = None
+        if indices is not None and min(indices) > 0:
+            decoded = _decode_after_seek(container, stream, wanted, last)
+        frames, count = decoded or _decode(container.decode(stream), wanted, last, index_of=None)
     if count == 0:
         raise DatasetError(f"{str(path)!r} contains no decodable video frames")
-    if last is not None and last >= count:
+    if last is not None and last not in frames:
         raise DatasetError(f"{str(path)!r} has only {count} frames; frame {last} was requested")
-    order = range(count) if indices is None else indices
+    order = sorted(frames) if indices is None else indices
     return rearrange(torch.stack([frames[index] for index in order]), "t h w c -> t c h w")
+
+
+def _decode(
+    decoded: Iterator[av.VideoFrame],
+    wanted: set[int] | None,
+    last: int | None,
+    *,
+    index_of: Callable[[av.VideoFrame], int] | None,
+) -> tuple[dict[int, torch.Tensor], int]:
+    """Keep the wanted frames of decoded frames, numbered by `index_of` (else counted from 0); also the frames seen (last number + 1)."""
+    frames: dict[int, torch.Tensor] = {}
+    index = -1
+    for count, frame in enumerate(decoded):
+        index = count if index_of is None else index_of(frame)
+        if wanted is None or index in wanted:
+            frames[index] = torch.from_numpy(frame.to_ndarray(format="rgb24"))
+        if last is not None and index >= last:
+            break
+    return frames, index + 1
+
+
+def _decode_after_seek(
+    container: av.container.InputContainer, stream: av.VideoStream, wanted: set[int], last: int
+) -> tuple[dict[int, torch.Tensor], int] | None:
+    """The wanted frames, decoded from the keyframe before the first; None where seeking cannot be trusted."""
+    rate, time_base = stream.average_rate, stream.time_base
+    if not rate or not time_base:
+        return None
+    start = stream.start_time or 0
+    first = min(wanted)
+
+    def index_of(frame: av.VideoFrame) -> int:
+        return round(float((frame.pts - start) * time_base * rate))
+
+    container.seek(start + int(first / (rate * time_base)), stream=stream, backward=True, any_frame=False)
+    decoded = container.decode(stream)
+    head = next(decoded, None)
+    if head is None or head.pts is None or index_of(head) > first:
+        container.seek(start, stream=stream, backward=True, any_frame=False)
+        return None
+    return _decode(itertools.chain([head], decoded), wanted, last, index_of=index_of)
 
 
 def count_frames(path: str | os.PathLike[str]) -> int:

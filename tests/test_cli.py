@@ -212,8 +212,9 @@ def test_train_from_a_config_file_then_resume(tmp_path):
 
     assert_user_error(invoke("train", config, "--out", run, "--set", "run.steps=2"), "already holds a training run", "--resume")
 
-    result = invoke("train", "--out", run, "--resume", "-s", "run.steps=2", "-s", "run.preview_every=2", "--json")  # the run's own config
+    result = invoke("train", "--out", run, "--resume", "-s", "run.steps=2", "-s", "run.preview_every=2", "--num-workers", 1, "--json")  # the run's own config
     assert result.exit_code == 0, result.output
+    assert json.loads((run / "train_config.json").read_text())["data"]["num_workers"] == 1
     assert [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()] == [1, 2]
     assert (run / "previews" / "step-0000002.png").is_file()
     assert LatentMotionPipeline.from_pretrained(run / "pipeline").generate(1, 3).shape == (1, 3, 3, 16, 16)
@@ -686,6 +687,7 @@ WALK = [  # (arguments, with {p} the good pipeline, {i} the inputs folder, {o} t
     ("train --out {o}/run --set backend_options.resolution=64.0", "must be int"),
     ("train --out {o}/run --set data.batch_size=0", "data.batch_size"),
     ("train --out {o}/run --set nope", "KEY=VALUE"),
+    ("train --out {o}/run --num-workers 2 --set data.num_workers=3", "disagree"),
     ("train {i}/photo.png --out {o}/run", "photo.png"),
     ("train --out {o}/run --resume", "does not exist"),
     ("backends --nope", "--nope"),

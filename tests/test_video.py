@@ -91,6 +91,45 @@ def test_read_video_with_indices_decodes_only_those_frames(tmp_path: Path) -> No
             read_video(path, indices=bad)
 
 
+def write_h264(path: Path, *, frames: int, gop: int, rate: int = 25) -> Path:
+    """An H.264 mp4 whose frame t is a uniform grey of level 2t (keyframes every `gop` frames)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        stream.gop_size = gop
+        stream.options = {"bf": "2"}  # B-frames: decoding order differs from display order
+        for t in range(frames):
+            pixels = np.full((32, 32, 3), 2 * t, dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize(("suffix", "rate"), [(".mp4", 25), (".mkv", 30)])
+def test_a_clip_late_in_a_video_is_read_after_a_seek(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, rate: int) -> None:
+    path = write_h264(tmp_path / f"long{suffix}", frames=120, gop=10, rate=rate)
+    everything = read_video(path)
+    assert everything.shape[0] == 120
+    counted = []
+    original = video_io._decode
+
+    def counting(decoded, *args, **kwargs):
+        def frames():
+            for frame in decoded:
+                counted.append(frame)
+                yield frame
+
+        return original(frames(), *args, **kwargs)
+
+    monkeypatch.setattr(video_io, "_decode", counting)
+    indices = [101, 97, 103, 101]
+    assert torch.equal(read_video(path, indices=indices), everything[indices])
+    assert len(counted) <= 103 - 90 + 1  # from the keyframe at 90 (or later) to frame 103, not from frame 0
+    with pytest.raises(DatasetError, match="only 120 frames; frame 125 was requested"):
+        read_video(path, indices=[110, 125])
+
+
 def test_gif_round_trip_loops_with_frame_duration(tmp_path: Path) -> None:
     clip = moving_square(frames=5)
     path = write_video(tmp_path / "clip.gif", clip, fps=5)
