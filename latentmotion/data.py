@@ -267,7 +267,7 @@ def _read_frame_images(files: list[Path]) -> torch.Tensor:
 
 
 def crop_and_resize(pixels: torch.Tensor, *, resolution: int) -> torch.Tensor:
-    """Centre-crop frames to a square and resize them (antialiased bicubic) to `resolution`.
+    """Centre-crop frames to a square and resize them (antialiased bicubic, in 8 bits) to `resolution`.
 
     Args:
         pixels: `[T, 3, H, W]` uint8 frames.
@@ -279,8 +279,7 @@ def crop_and_resize(pixels: torch.Tensor, *, resolution: int) -> torch.Tensor:
     height, width = pixels.shape[-2:]
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    clip = pixels[:, :, top : top + side, left : left + side].float() / 127.5 - 1
-    if side == resolution:
-        return clip
-    resized = F.interpolate(clip, size=(resolution, resolution), mode="bicubic", antialias=True, align_corners=False)
-    return resized.clamp(-1, 1)
+    square = pixels[:, :, top : top + side, left : left + side]
+    if side != resolution:  # in uint8, channels last: ten times faster than in floats, rounded as 8-bit pixels are
+        square = F.interpolate(square.contiguous(memory_format=torch.channels_last), size=(resolution, resolution), mode="bicubic", antialias=True, align_corners=False)
+    return square.float() / 127.5 - 1

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from latentmotion.data import VideoFolderDataset, natural_sort_key
+from latentmotion.data import VideoFolderDataset, crop_and_resize, natural_sort_key
 from latentmotion.errors import ConfigError, DatasetError
 from latentmotion.video import write_video
 
@@ -116,6 +116,16 @@ def test_frames_are_centre_cropped_to_a_square(tmp_path: Path, height: int, widt
 
     green = torch.tensor([-1.0, 1.0, -1.0])[None, :, None, None].expand(2, 3, resolution, resolution)
     torch.testing.assert_close(dataset[0], green, atol=1e-5, rtol=0)
+
+
+def test_resizing_is_antialiased_bicubic_rounded_to_8_bits() -> None:
+    pixels = torch.randint(0, 256, (2, 3, 90, 120), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    resized = crop_and_resize(pixels, resolution=32)
+    square = pixels[:, :, :, 15:105].double()  # the centre 90 x 90
+    exact = torch.nn.functional.interpolate(square, size=(32, 32), mode="bicubic", antialias=True, align_corners=False).clamp(0, 255)
+    levels = (resized.double() + 1) * 127.5
+    assert torch.allclose(levels, levels.round(), atol=1e-4)  # whole 8-bit levels
+    assert (levels - exact).abs().max() <= 1.0  # the exact filter, rounded
 
 
 def test_grayscale_rgba_and_palette_frames_become_rgb(tmp_path: Path) -> None:
