@@ -253,6 +253,8 @@ class RunOptions:
         checkpoint_every: Iterations between checkpoints.
         log_every: Iterations between log lines.
         preview_every: Iterations between preview grids (0 = none).
+        tensorboard: Also write the log's records and the previews as TensorBoard events in
+            `RUN/tensorboard/` (needs the `tensorboard` package: `latentmotion[tensorboard]`).
         device: `"auto"`, `"cpu"`, `"cuda"` (each process its own GPU under `torchrun`),
             `"cuda:1"` or `"mps"`; see [resolve_device][latentmotion.devices.resolve_device].
     """
@@ -263,6 +265,7 @@ class RunOptions:
     checkpoint_every: int = attrs.field(default=1000, validator=_positive)
     log_every: int = attrs.field(default=10, validator=_positive)
     preview_every: int = attrs.field(default=500, validator=_non_negative)
+    tensorboard: bool = False
     device: str = attrs.field(default="auto", validator=_device_name)
 
     def __attrs_post_init__(self) -> None:

@@ -57,9 +57,12 @@ BASIS_FILE = "basis.safetensors"
 TRAIN_CONFIG_NAME = "train_config.json"
 PIPELINE_DIR = "pipeline"
 PREVIEW_DIR = "previews"
+TENSORBOARD_DIR = "tensorboard"
 CHECKPOINT_FORMAT = 2
 # Options that may change between an interrupted run and its resumption.
-RESUMABLE_CHANGES = frozenset({"run.steps", "run.epochs", "run.checkpoint_every", "run.log_every", "run.preview_every", "run.device", "data.num_workers"})
+RESUMABLE_CHANGES = frozenset(
+    {"run.steps", "run.epochs", "run.checkpoint_every", "run.log_every", "run.preview_every", "run.tensorboard", "run.device", "data.num_workers"}
+)
 RESUMABLE_SECTIONS = ("evaluation.",)  # what is measured during a run does not change the run
 
 
@@ -283,6 +286,11 @@ class Trainer:
         self.clips_seen = 0
         if resume:
             self.load_checkpoint()
+        self.board = None
+        if config.run.tensorboard and self.dist.is_main:
+            from latentmotion.tensorboard_log import TensorBoardLog
+
+            self.board = TensorBoardLog(self.out_dir / TENSORBOARD_DIR, resume_step=self.step if resume else None)
         self._wrapped = self._wrap_distributed()
 
     @property
@@ -497,6 +505,8 @@ class Trainer:
         try:
             return self._train()
         finally:
+            if self.board is not None:
+                self.board.close()
             self.folder.unlock()
 
     def _train(self) -> LatentMotionPipeline:
@@ -517,7 +527,7 @@ class Trainer:
                 record.update(self.discriminator_step(real))
                 self.step += 1
                 if self.dist.is_main and (self.step % run.log_every == 0 or self.step == self.total_steps):
-                    self.folder.append_log({"step": self.step, **record, "seconds": time.perf_counter() - started})
+                    self.log({"step": self.step, **record, "seconds": time.perf_counter() - started})
                 if run.preview_every and self.step % run.preview_every == 0 and self.dist.is_main:
                     self.write_preview()
                 if self.step % max(self.config.evaluation.every, 1) == 0 or self.step == self.total_steps:
@@ -552,8 +562,18 @@ class Trainer:
             return {}
         figures = self.evaluation(self.pipeline())
         self.motion.train()
-        self.folder.append_log({"step": self.step, **figures})
+        self.log({"step": self.step, **figures})
         return figures
+
+    def log(self, record: dict[str, Any]) -> None:
+        """Append a record to `log.jsonl`, and to TensorBoard with `run.tensorboard` (main process).
+
+        Args:
+            record: `step`, then names and values.
+        """
+        self.folder.append_log(record)
+        if self.board is not None:
+            self.board.scalars(record)
 
     def write_preview(self) -> Path:
         """Write a grid of videos from fixed seeds to `out_dir/previews/step-N.png`.
@@ -565,6 +585,8 @@ class Trainer:
 
         videos = self.pipeline().generate(4, self.config.data.n_frames, seed=self.config.run.seed)
         self.motion.train()
+        if self.board is not None:
+            self.board.video("preview", videos, step=self.step, fps=self.pipeline().fps)
         path = self.out_dir / PREVIEW_DIR / f"step-{self.step:07d}.png"
         path.parent.mkdir(exist_ok=True)
         return write_grid(path, videos.cpu())

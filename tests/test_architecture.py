@@ -15,7 +15,7 @@ LAYERS = {
     "method": {"motion", "losses", "discriminators", "augment"},
     "backends": {"backend", "module_backend", "tiny", "rendering", "basis", "inversion", "plugins", "default_plugins"},
     "pipelines": {"pipeline", "hub", "mocogan_hd"},
-    "training": {"config", "presets", "modes", "data", "run_folder", "train", "metrics", "training_evaluation"},
+    "training": {"config", "presets", "modes", "data", "run_folder", "train", "metrics", "training_evaluation", "tensorboard_log"},
     "interface": {"cli", "testing", "__init__"},
 }
 ORDER = list(LAYERS)
