@@ -1,4 +1,4 @@
-"""Run by test_train.py under torchrun: train a few steps in each of 2 processes, record each replica."""
+"""Run by test_train.py (and test_gpu.py) under torchrun: train a few steps in each process, record each replica."""
 
 import json
 import sys
@@ -10,7 +10,8 @@ from latentmotion.testing import MovingSquares, smoke_config
 from latentmotion.train import Trainer
 
 out_dir, mode = Path(sys.argv[1]), sys.argv[2]
-trainer = Trainer(smoke_config({"mode": mode, "data.batch_size": 4}), out_dir, dataset=MovingSquares(), progress=False)
+device = sys.argv[3] if len(sys.argv) > 3 else "cpu"  # "cuda": each process its own GPU, over NCCL
+trainer = Trainer(smoke_config({"mode": mode, "data.batch_size": 4, "run.device": device}), out_dir, dataset=MovingSquares(), progress=False)
 trainer.train()
 record = {
     "motion": [float(p.double().sum()) for p in trainer.motion.parameters()],
