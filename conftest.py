@@ -8,8 +8,21 @@ import pytest
 import torch
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow (minutes each on a CPU)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     sys._called_from_test = True  # latentmotion.plugins skips installed entry points under tests
+    config.addinivalue_line("markers", "slow: minutes on a CPU (e.g. torch.compile's C++ builds); skipped unless --run-slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--run-slow"):
+        skip = pytest.mark.skip(reason="slow: run with --run-slow")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

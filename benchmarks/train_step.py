@@ -1,9 +1,15 @@
 """Seconds per generator step and per discriminator step, and peak memory, for a training config.
 
 Prints JSON. The config is a TrainConfig JSON/TOML file and/or options; the real clips are random
-tensors of the right shape, so no dataset is needed.
+tensors of the right shape, so no dataset is needed. Each variant (`run.precision`, `+compile` for
+`run.compile`) is timed in the same process on the same batch, beside the fp32 eager steps, and
+reported with its speed-up over them (fp32 eager seconds / its seconds: `> 1` is faster). Without
+`--variants`, a GPU times every precision it runs, eager and compiled; a CPU times fp32 alone, to
+stay quick: bf16 is emulated on CPUs without AVX512-BF16 or AMX (25 times slower than fp32 on an
+AVX2 machine), fp16 is refused and compiling takes minutes; name them to time them.
 
     python benchmarks/train_step.py --backend tiny --backend-options '{"resolution": 128}' --batch-size 4 --frames 16
+    python benchmarks/train_step.py --variants fp32,bf16,fp32+compile --repeats 5
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import add_backend_arguments, median_seconds, peak_rss_mib
 
+from latentmotion.devices import resolve_device
 from latentmotion.train import TrainConfig, Trainer
 
 
@@ -44,25 +51,46 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--d-resolution", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variants", help="comma-separated PRECISION[+compile] (default: what the device runs, see above)")
+    parser.add_argument("--device", default="auto", help="run.device")
     args = parser.parse_args()
 
-    values = TrainConfig.from_file(args.config).to_dict() if args.config else {}
-    values.update(
-        backend=args.backend,
-        backend_options=json.loads(args.backend_options),
-        mode=args.mode,
-        batch_size=args.batch_size,
-        n_frames=args.frames,
-        d_resolution=args.d_resolution,
-        basis_samples=2048,
-        preview_every=0,
+    config = (TrainConfig.from_file(args.config) if args.config else TrainConfig()).with_changes(
+        {
+            "backend": args.backend,
+            "backend_options": json.loads(args.backend_options),
+            "mode": args.mode,
+            "data.batch_size": args.batch_size,
+            "data.n_frames": args.frames,
+            "data.resolution": args.d_resolution,
+            "motion.basis_samples": 2048,
+            "run.preview_every": 0,
+            "run.device": args.device,
+        }
     )
-    config = TrainConfig.from_dict(values)
+    variants = args.variants.split(",") if args.variants else default_variants(resolve_device(config.run.device))
+    if any(variant.partition("+")[2] not in ("", "compile") for variant in variants):
+        parser.error(f"--variants are PRECISION or PRECISION+compile, got {args.variants}")
+    if "fp32" not in variants:
+        variants.insert(0, "fp32")  # the reference of every ratio
+    timings, trainer = {}, None
+    dataset = RandomClips(config.data.n_frames, config.data.resolution)
     with tempfile.TemporaryDirectory() as out_dir:
-        trainer = Trainer(config, out_dir, dataset=RandomClips(config.n_frames, config.d_resolution), progress=False)
-        real = torch.rand(trainer.batch, config.n_frames, 3, trainer.d_resolution, trainer.d_resolution, device=trainer.device) * 2 - 1
-        g_step = median_seconds(lambda: trainer.generator_step(real), repeats=args.repeats)
-        d_step = median_seconds(lambda: trainer.discriminator_step(real), repeats=args.repeats)
+        for variant in variants:
+            precision, _, compiled = variant.partition("+")
+            changed = config.with_changes({"run.precision": precision, "run.compile": compiled == "compile"})
+            shared = {"backend": trainer.backend, "basis": trainer.basis} if trainer else {}  # one backend and basis for every variant
+            trainer = Trainer(changed, Path(out_dir) / variant, dataset=dataset, progress=False, **shared)
+            timings[variant] = time_steps(trainer, repeats=args.repeats, warmup=3 if compiled else 1)
+    g_steps = config.optim.g_steps
+    for timing in timings.values():
+        timing["iteration_s"] = g_steps * timing["g_step_s"] + timing["d_step_s"]
+    reference = timings["fp32"]
+    report = {
+        variant: {key: round(value, 4) for key, value in timing.items()}
+        | {"speedup": {key.removesuffix("_s"): round(reference[key] / value, 3) for key, value in timing.items()}}
+        for variant, timing in timings.items()
+    }
     print(
         json.dumps(
             {
@@ -70,20 +98,38 @@ def main() -> None:
                 "backend": args.backend,
                 "backend_options": config.backend_options,
                 "mode": config.mode,
-                "batch_size": config.batch_size,
-                "frames": config.n_frames,
+                "batch_size": config.data.batch_size,
+                "frames": config.data.n_frames,
                 "render_resolution": trainer.backend.resolution,
                 "d_resolution": trainer.d_resolution,
                 "device": str(trainer.device),
+                "torch": torch.__version__,
                 "torch_threads": torch.get_num_threads(),
-                "g_step_s": round(g_step, 4),
-                "d_step_s": round(d_step, 4),
-                "iteration_s": round(config.g_steps * g_step + d_step, 4),
+                "g_steps": g_steps,
+                "variants": report,
                 "peak_rss_mib": round(peak_rss_mib(), 1),
             },
             indent=2,
         )
     )
+
+
+def time_steps(trainer: Trainer, *, repeats: int, warmup: int) -> dict[str, float]:
+    """Median seconds of a generator step and of a discriminator step on one random batch (compiling: warm up past the kernel builds)."""
+    torch.manual_seed(0)
+    real = torch.rand(trainer.batch, trainer.config.data.n_frames, 3, trainer.d_resolution, trainer.d_resolution, device=trainer.device) * 2 - 1
+    return {
+        "g_step_s": median_seconds(lambda: trainer.generator_step(real), repeats=repeats, warmup=warmup),
+        "d_step_s": median_seconds(lambda: trainer.discriminator_step(real), repeats=repeats, warmup=warmup),
+    }
+
+
+def default_variants(device: torch.device) -> list[str]:
+    """The variants timed without `--variants`: on a GPU every precision it runs, eager and compiled; elsewhere fp32 alone."""
+    if device.type != "cuda":
+        return ["fp32"]
+    precisions = ["fp32", "bf16", "fp16"] if torch.cuda.is_bf16_supported() else ["fp32", "fp16"]
+    return precisions + [f"{precision}+compile" for precision in precisions]
 
 
 if __name__ == "__main__":

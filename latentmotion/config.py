@@ -72,6 +72,10 @@ def _one_of(*choices: str) -> Any:
     return check
 
 
+PRECISIONS = ("fp32", "bf16", "fp16")
+"""The values of `run.precision`."""
+
+
 def _betas(instance: Any, attribute: attrs.Attribute, value: tuple[float, float]) -> None:
     if not all(0.0 <= beta < 1.0 for beta in value):
         raise ConfigError(f"{attribute.name} must be two numbers in [0, 1), got {list(value)}")
@@ -238,7 +242,7 @@ def _optional_at_least(minimum: int) -> Any:
 
 @attrs.frozen(kw_only=True)
 class RunOptions:
-    """`[run]`: length, seed, logging and where to run.
+    """`[run]`: length, seed, logging, where to run and how to compute.
 
     The length is `steps` or `epochs`, never both; neither trains for
     [DEFAULT_STEPS][latentmotion.config.DEFAULT_STEPS] iterations (see
@@ -257,6 +261,17 @@ class RunOptions:
             `RUN/tensorboard/` (needs the `tensorboard` package: `latentmotion[tensorboard]`).
         device: `"auto"`, `"cpu"`, `"cuda"` (each process its own GPU under `torchrun`),
             `"cuda:1"` or `"mps"`; see [resolve_device][latentmotion.devices.resolve_device].
+        precision: `"fp32"`, `"bf16"` or `"fp16"`: the dtype the backend's rendering, the
+            discriminators and their losses compute in, under `torch.autocast`. The motion
+            generator (its LSTMs, the codes it accumulates and its own losses), D_V's gradient
+            penalty, every weight and every optimiser state stay fp32; fp16 scales each
+            network's loss with its own gradient scaler, which skips the steps whose gradients
+            overflow. bf16 runs on CPUs and on GPUs with bfloat16 support, fp16 on GPUs only.
+            It changes the numerics, so a run resumes in the precision it started in.
+        compile: `torch.compile` the backend's rendering and the discriminators' forward passes
+            (D_V's gradient penalty stays eager: a compiled graph has no double backward). Needs
+            a C++ compiler on the CPU and Triton on CUDA; the first iterations are slow while it
+            compiles. May change when a run resumes.
     """
 
     steps: int | None = attrs.field(default=None, validator=_optional_at_least(0))
@@ -267,6 +282,8 @@ class RunOptions:
     preview_every: int = attrs.field(default=500, validator=_non_negative)
     tensorboard: bool = False
     device: str = attrs.field(default="auto", validator=_device_name)
+    precision: str = attrs.field(default="fp32", validator=_one_of(*PRECISIONS))
+    compile: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.steps is not None and self.epochs is not None:

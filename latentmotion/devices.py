@@ -2,12 +2,17 @@
 
 The CLI's `--device`, `LatentMotionPipeline.from_pretrained(device=...)` and training all turn
 the user's choice into a `torch.device` through [resolve_device][latentmotion.devices.resolve_device],
-so `"auto"` means the same everywhere and an unavailable device fails the same way.
+so `"auto"` means the same everywhere and an unavailable device fails the same way. Training also
+checks here that the device runs its precision ([precision_dtype][latentmotion.devices.precision_dtype])
+and can compile ([check_compile][latentmotion.devices.check_compile]).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+import sys
 
 import torch
 
@@ -107,3 +112,56 @@ def format_bytes(count: int) -> str:
         E.g. `"12.5 GiB"` or `"3.1 MiB"`.
     """
     return f"{count / 2**30:,.1f} GiB" if count >= 2**30 else f"{count / 2**20:,.1f} MiB"
+
+
+PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+"""The precisions of `run.precision` and the dtype autocast computes in for each."""
+
+
+def precision_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype a training precision computes in, checked to run well on `device`.
+
+    Args:
+        precision: `"fp32"`, `"bf16"` or `"fp16"` (`run.precision`).
+        device: Where training runs.
+
+    Returns:
+        `torch.float32`, `torch.bfloat16` or `torch.float16`.
+
+    Raises:
+        ConfigError: fp16 on a CPU (CPU autocast computes well in bf16 only), or bf16 on a CUDA
+            GPU without bfloat16 support.
+    """
+    if precision == "fp16" and device.type == "cpu":
+        raise ConfigError("run.precision 'fp16' needs a GPU: on the CPU autocast computes well in bf16 only; use run.precision=bf16 or fp32")
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError(f"run.precision 'bf16' needs a GPU with bfloat16 support, and {torch.cuda.get_device_name(device)} has none; use run.precision=fp16 or fp32")
+    return PRECISION_DTYPES[precision]
+
+
+def check_compile(device: torch.device) -> None:
+    """Refuse `run.compile` where `torch.compile` cannot build kernels, before any work.
+
+    Checks what inductor needs without compiling anything (a trial compilation costs seconds to
+    minutes): TorchDynamo's support for this Python and platform, a C++ compiler for the CPU
+    (`$CXX`, else `clang++` on macOS and `g++` elsewhere, the compiler inductor looks for) and
+    Triton for CUDA.
+
+    Args:
+        device: Where training runs.
+
+    Raises:
+        ConfigError: `torch.compile` cannot run on `device` here.
+    """
+    import torch._dynamo  # imported here: a second or two that only compiling runs pay
+
+    if not torch._dynamo.is_dynamo_supported():
+        raise ConfigError(
+            f"run.compile: torch {torch.__version__} cannot compile on Python {sys.version_info.major}.{sys.version_info.minor} on {sys.platform}; set run.compile=false"
+        )
+    if device.type == "cpu":
+        compiler = os.environ.get("CXX") or ("clang++" if sys.platform == "darwin" else "g++")
+        if shutil.which(compiler) is None:
+            raise ConfigError(f"run.compile on the CPU needs a C++ compiler and {compiler!r} was not found; install one (or name it in $CXX), or set run.compile=false")
+    if device.type == "cuda" and importlib.util.find_spec("triton") is None:
+        raise ConfigError("run.compile on a GPU needs Triton, which is not installed (pip install triton); or set run.compile=false")

@@ -383,5 +383,6 @@ def _pair(clips: torch.Tensor, t: int) -> torch.Tensor:
 
 
 def _unwrap(network: nn.Module) -> nn.Module:
-    """The network inside a DistributedDataParallel wrapper (or the network itself)."""
+    """The network inside `torch.compile`'s and DistributedDataParallel's wrappers (or the network itself)."""
+    network = getattr(network, "_orig_mod", network)  # what torch.compile wrapped
     return network.module if isinstance(network, DistributedDataParallel) else network

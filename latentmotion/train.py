@@ -11,6 +11,10 @@ D_V sees the view of a clip that the training mode chooses; D_I and the image lo
 mode's too ([latentmotion.modes][]: in-domain and cross-domain). The configuration is
 [TrainConfig][latentmotion.config.TrainConfig].
 
+`run.precision` runs the rendering, the discriminators and their losses under `torch.autocast`
+in bf16 or fp16 (fp16 with one gradient scaler per network); `run.compile` compiles the rendering
+and the discriminators' forward passes with `torch.compile`.
+
 Multi-process training runs under `torchrun`: DistributedDataParallel over the motion generator
 and the discriminators (gloo on CPU, NCCL on GPU); a single process needs no process group.
 """
@@ -22,7 +26,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +44,7 @@ from latentmotion.augment import reverse_time
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
 from latentmotion.config import TrainConfig, flatten
-from latentmotion.devices import check_memory, resolve_device
+from latentmotion.devices import check_compile, check_memory, precision_dtype, resolve_device
 from latentmotion.discriminators import VideoDiscriminator
 from latentmotion.errors import CheckpointError, ConfigError, DatasetError, TrainingError, one_line
 from latentmotion.hub import CardInfo
@@ -61,7 +65,7 @@ TENSORBOARD_DIR = "tensorboard"
 CHECKPOINT_FORMAT = 2
 # Options that may change between an interrupted run and its resumption.
 RESUMABLE_CHANGES = frozenset(
-    {"run.steps", "run.epochs", "run.checkpoint_every", "run.log_every", "run.preview_every", "run.tensorboard", "run.device", "data.num_workers"}
+    {"run.steps", "run.epochs", "run.checkpoint_every", "run.log_every", "run.preview_every", "run.tensorboard", "run.device", "run.compile", "data.num_workers"}
 )
 RESUMABLE_SECTIONS = ("evaluation.",)  # what is measured during a run does not change the run
 
@@ -229,6 +233,9 @@ class Trainer:
         device = resolve_device(config.run.device)
         self.dist = _setup_distributed(device)
         self.device = torch.device("cuda", self.dist.local_rank) if device.type == "cuda" and device.index is None else device
+        self.dtype = precision_dtype(config.run.precision, self.device)
+        if config.run.compile:
+            check_compile(self.device)
         data = config.data
         if data.batch_size % self.dist.world_size:
             raise ConfigError(f"data.batch_size {data.batch_size} must be divisible by the number of processes {self.dist.world_size}")
@@ -276,6 +283,9 @@ class Trainer:
             "video_d": torch.optim.Adam(self.video_d.parameters(), lr=config.optim.d_lr, betas=config.optim.betas),
             "image_d": self.mode.image_optimizer(_trainable(self.image_d)),
         }
+        # One scaler per optimiser: each network's gradients have their own range, and an overflow
+        # in one network's backward skips that update and lowers that scale only.
+        self.scalers = {name: torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16) for name in self.optimizers}
         self.rng = stream_generator(config.run.seed, Stream.TRAINING, index=self.dist.rank)
         self.evaluation = None
         if config.evaluation.every and self.dist.is_main:
@@ -292,6 +302,7 @@ class Trainer:
 
             self.board = TensorBoardLog(self.out_dir / TENSORBOARD_DIR, resume_step=self.step if resume else None)
         self._wrapped = self._wrap_distributed()
+        self._render, self._scorers = self._compile()
 
     @property
     def motion(self) -> MotionGenerator:
@@ -368,6 +379,23 @@ class Trainer:
         ids = [self.device.index] if self.device.type == "cuda" else None
         return {name: DistributedDataParallel(network, device_ids=ids, broadcast_buffers=False) for name, network in self.networks.items()}
 
+    def _compile(self) -> tuple[Callable[..., torch.Tensor], dict[str, dict[str, nn.Module]]]:
+        """The rendering function and the discriminators the loss passes call, compiled with `run.compile`.
+
+        Returns:
+            `render` and, for the generator steps (`"generator"`: the networks themselves, frozen)
+            and the discriminator steps (`"discriminator"`: as wrapped for distributed training),
+            D_V and D_I by name. The gradient penalty calls the eager `_wrapped["video_d"]`.
+        """
+        compile_ = torch.compile if self.config.run.compile else _eager
+        generator = {name: compile_(self.networks[name]) for name in ("video_d", "image_d")}
+        discriminator = generator if self.dist.world_size == 1 else {name: compile_(self._wrapped[name]) for name in generator}
+        return compile_(render), {"generator": generator, "discriminator": discriminator}
+
+    def _autocast(self) -> torch.autocast:
+        """The autocast context of `run.precision` (disabled for fp32)."""
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
+
     def _clips(self) -> Iterator[torch.Tensor]:
         """Endless batches of real clips `[B, T, 3, d, d]`, resumable at `clips_seen`."""
         data = self.config.data
@@ -392,16 +420,18 @@ class Trainer:
             grad: Keep the graph to the motion generator (generator steps).
 
         Returns:
-            `[B, T, 3, d, d]` clips in `[-1, 1]` and the motion that made them.
+            `[B, T, 3, d, d]` fp32 clips in `[-1, 1]` and the motion that made them.
         """
         n_frames = self.config.data.n_frames
         with torch.set_grad_enabled(grad):
             content = self.backend.sample_latents(self.batch, generator=self.rng)
             noise = self.backend.sample_noise(self.batch, generator=self.rng)
             eps = self.motion.sample_noise(self.batch, n_frames, generator=self.rng)
-            out = self._wrapped["motion"](content, n_frames, eps)
-            frames = render(self.backend, out.trajectory, noise)  # all B*T frames in one batch
-        return resize_clips(frames, self.d_resolution), out
+            out = self._wrapped["motion"](content, n_frames, eps)  # fp32, outside autocast: the LSTMs and the codes they accumulate
+            with self._autocast():
+                frames = self._render(self.backend, out.trajectory, noise)  # all B*T frames in one batch
+            clips = resize_clips(frames.float(), self.d_resolution)
+        return clips, out
 
     def _video_logits(self, real: torch.Tensor, fake: torch.Tensor, *, video_d: nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """D_V on randomly time-reversed real and fake views, in one forward pass (packs never mix the two)."""
@@ -422,15 +452,17 @@ class Trainer:
         """
         fake, motion = self.fake_clips(grad=True)
         self._freeze_discriminators(True)
+        scorers = self._scorers["generator"]
         record = {}
-        if self.config.video_discriminator.enabled:
-            real_v, fake_v = self._video_logits(real, fake, video_d=self.video_d)
-            record["g/video"] = losses.ralsgan_generator_loss([r.detach() for r in real_v], fake_v)
-        record.update(self.mode.generator_losses(self.image_d, real, fake, generator=self.rng))
+        with self._autocast():
+            if self.config.video_discriminator.enabled:
+                real_v, fake_v = self._video_logits(real, fake, video_d=scorers["video_d"])
+                record["g/video"] = losses.ralsgan_generator_loss([r.detach() for r in real_v], fake_v)
+            record.update(self.mode.generator_losses(scorers["image_d"], real, fake, generator=self.rng))
         options = self.config.motion
         record["g/mi"] = options.mi_weight * losses.mutual_information_loss(motion.noise_reconstruction, motion.noise)
         record["g/smooth"] = options.smoothness_weight * losses.smoothness_loss(motion.pre_activations)
-        total = sum(record.values())
+        total = _total(record)
         self._check_finite("generator", record)
         self._update("motion", total)
         self._freeze_discriminators(False)
@@ -449,22 +481,28 @@ class Trainer:
         video_losses = self._video_discriminator_losses(real, fake) if self.config.video_discriminator.enabled else {}
         self._check_finite("video discriminator", video_losses)
         if video_losses:
-            self._update("video_d", sum(video_losses.values()))
-        image_losses = self.mode.discriminator_losses(self._wrapped["image_d"], real, fake, generator=self.rng)
+            self._update("video_d", _total(video_losses))
+        with self._autocast():
+            image_losses = self.mode.discriminator_losses(self._scorers["discriminator"]["image_d"], real, fake, generator=self.rng)
         self._check_finite("image discriminator", image_losses)
         if image_losses:
-            self._update("image_d", sum(image_losses.values()))
+            self._update("image_d", _total(image_losses))
             self.mode.after_discriminator_step(self.image_d)
         return {k: v.item() for k, v in (video_losses | image_losses).items()}
 
     def _video_discriminator_losses(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """D_V's relativistic loss and its gradient penalty, keyed `d/video` and `d/gp`."""
-        video_d = self._wrapped["video_d"]
-        real_v, fake_v = self._video_logits(real, fake, video_d=video_d)
+        """D_V's relativistic loss (under autocast) and its gradient penalty (eager, fp32), keyed `d/video` and `d/gp`.
+
+        The penalty is `(||grad D|| - 1)^2`, a second-order term on an input gradient: in fp16 that
+        gradient can underflow and in bf16 its norm keeps 8 bits, so it is computed in fp32
+        whatever `run.precision`, by the eager D_V (a compiled graph has no double backward).
+        """
+        with self._autocast():
+            real_v, fake_v = self._video_logits(real, fake, video_d=self._scorers["discriminator"]["video_d"])
+            record = {"d/video": losses.ralsgan_discriminator_loss(real_v, fake_v)}
         views = self.mode.video_view(real), self.mode.video_view(fake)
-        return {
-            "d/video": losses.ralsgan_discriminator_loss(real_v, fake_v),
-            "d/gp": losses.gradient_penalty(video_d, *views, weight=self.config.video_discriminator.gp_weight, generator=self.rng),
+        return record | {
+            "d/gp": losses.gradient_penalty(self._wrapped["video_d"], *views, weight=self.config.video_discriminator.gp_weight, generator=self.rng),
         }
 
     def _check_finite(self, network: str, record: dict[str, torch.Tensor]) -> None:
@@ -480,11 +518,16 @@ class Trainer:
             )
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
-        """One optimiser step of network `name` on `loss`."""
-        optimizer = self.optimizers[name]
+        """One optimiser step of network `name` on `loss`, through its gradient scaler (a no-op but in fp16).
+
+        In fp16 the scaler multiplies the loss before the backward pass, unscales the gradients
+        before the step, skips the step when a gradient is inf or NaN, and adapts its scale.
+        """
+        optimizer, scaler = self.optimizers[name], self.scalers[name]
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
 
     def _freeze_discriminators(self, frozen: bool) -> None:
         """Freeze (during generator steps) or unfreeze the trained weights of every network but the motion generator."""
@@ -597,7 +640,8 @@ class Trainer:
         """Everything needed to continue exactly where training stands.
 
         Returns:
-            The configuration, counters, random state, and every network and optimiser by name.
+            The configuration, counters, random state, and every network, optimiser and gradient
+            scaler by name (a scaler's state is empty but in fp16).
         """
         return {
             "format": CHECKPOINT_FORMAT,
@@ -607,6 +651,7 @@ class Trainer:
             "rng": self.rng.get_state(),
             "networks": {name: network.state_dict() for name, network in self.networks.items()},
             "optimizers": {name: optimizer.state_dict() for name, optimizer in self.optimizers.items()},
+            "scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()},
         }
 
     def save_checkpoint(self) -> Path | None:
@@ -660,6 +705,8 @@ class Trainer:
                 network.load_state_dict(state["networks"][name])
             for name, optimizer in self.optimizers.items():
                 optimizer.load_state_dict(state["optimizers"][name])
+            for name, scaler in self.scalers.items():  # checkpoints written before scalers existed are fp32 runs: no scale to restore
+                scaler.load_state_dict(state.get("scalers", {}).get(name, {}))
             self.rng.set_state(state["rng"])
             self.step, self.clips_seen = int(state["step"]), int(state["clips_seen"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
@@ -672,6 +719,16 @@ class Trainer:
             )
         if self.dist.is_main:
             self.folder.truncate_log(step=self.step)
+
+
+def _total(record: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The sum of a step's losses in fp32 (under bf16 or fp16, the losses computed under autocast come in that dtype)."""
+    return sum(value.float() for value in record.values())
+
+
+def _eager(function: Any) -> Any:
+    """`function` itself: what `torch.compile` is replaced by without `run.compile`."""
+    return function
 
 
 def _trainable(module: nn.Module) -> list[nn.Parameter]:

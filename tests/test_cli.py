@@ -688,6 +688,8 @@ WALK = [  # (arguments, with {p} the good pipeline, {i} the inputs folder, {o} t
     ("train --out {o}/run --set data.batch_size=0", "data.batch_size"),
     ("train --out {o}/run --set nope", "KEY=VALUE"),
     ("train --out {o}/run --num-workers 2 --set data.num_workers=3", "disagree"),
+    ("train --out {o}/run --set run.device=cpu --set run.precision=fp16", "run.precision 'fp16' needs a GPU"),
+    ("train --out {o}/run --set run.precision=fp64", "run.precision must be one of 'fp32', 'bf16', 'fp16'"),
     ("train {i}/photo.png --out {o}/run", "photo.png"),
     ("train --out {o}/run --resume", "does not exist"),
     ("backends --nope", "--nope"),

@@ -163,6 +163,14 @@ MUTATIONS = [
         ("test_frames_equal_the_authors_inference_without_noise",),
         suite="test_mocogan_hd.py",
     ),
+    Mutation(
+        "fp16 steps applied whatever their gradients",
+        "train.py",
+        "        scaler.step(optimizer)\n",
+        "        scaler.unscale_(optimizer)\n        optimizer.step()\n",
+        ("test_fp16_skips_a_step_whose_gradients_overflow",),
+        suite="test_precision.py",
+    ),
 ]
 
 
