@@ -15,6 +15,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     sys._called_from_test = True  # latentmotion.plugins skips installed entry points under tests
     config.addinivalue_line("markers", "slow: minutes on a CPU (e.g. torch.compile's C++ builds); skipped unless --run-slow")
+    config.addinivalue_line("markers", "gpu: needs a CUDA GPU; skipped without one (benchmarks/gpu_check.sh runs them)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

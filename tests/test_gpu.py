@@ -58,3 +58,32 @@ def test_ddp_over_nccl_on_the_available_gpus(mode, tmp_path):
     records = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(processes)]
     assert all(record["world_size"] == processes for record in records)
     assert all(record["motion"] == records[0]["motion"] for record in records)  # DDP keeps the replicas identical
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_a_mixed_precision_step_on_the_gpu_computes_the_losses_of_fp32(precision, tmp_path):
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bfloat16")
+
+    def first_iteration(changes, folder):
+        trainer = Trainer(smoke_config({"run.device": "cuda", **changes}), tmp_path / folder, dataset=MovingSquares(), progress=False)
+        real = next(trainer._clips())
+        return trainer, trainer.generator_step(real) | trainer.discriminator_step(real)
+
+    _, fp32 = first_iteration({}, "fp32")
+    half, mixed = first_iteration({"run.precision": precision}, precision)
+    for name, value in fp32.items():
+        assert mixed[name] == pytest.approx(value, rel=2e-2, abs=1e-2), name
+    assert half.scalers["motion"].is_enabled() == (precision == "fp16")
+    assert all(parameter.dtype == torch.float32 for parameter in half.motion.parameters())
+
+
+def test_a_compiled_step_on_the_gpu_gives_the_losses_of_an_eager_one(tmp_path):
+    def first_iteration(changes, folder):
+        trainer = Trainer(smoke_config({"run.device": "cuda", **changes}), tmp_path / folder, dataset=MovingSquares(), progress=False)
+        real = next(trainer._clips())
+        return trainer.generator_step(real) | trainer.discriminator_step(real)
+
+    eager, compiled = first_iteration({}, "eager"), first_iteration({"run.compile": True}, "compiled")
+    for name, value in eager.items():
+        assert compiled[name] == pytest.approx(value, rel=1e-3, abs=1e-4), name
