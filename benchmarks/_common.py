@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import gc
 import json
 import resource
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -39,3 +42,33 @@ def median_seconds(function: Callable[[], Any], *, repeats: int, warmup: int = 1
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_memory(device: Any) -> None:
+    """Start measuring a new peak: the CUDA allocator's on a GPU, else the process's resident set (Linux resets VmHWM)."""
+    import torch
+
+    if getattr(device, "type", device) == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    clear_refs = Path("/proc/self/clear_refs")
+    if clear_refs.exists():
+        gc.collect()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand freed memory back, so the new peak starts from what is in use
+        clear_refs.write_text("5")  # resets the peak resident set size to the current one
+
+
+def peak_memory_mib(device: Any) -> float:
+    """Peak memory since `reset_peak_memory`: allocated tensors on a GPU, else the resident set (MiB)."""
+    import torch
+
+    if getattr(device, "type", device) == "cuda":
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return peak_rss_mib()

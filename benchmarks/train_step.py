@@ -2,8 +2,11 @@
 
 Prints JSON. The config is a TrainConfig JSON/TOML file and/or options; the real clips are random
 tensors of the right shape, so no dataset is needed. Each variant (`run.precision`, `+compile` for
-`run.compile`) is timed in the same process on the same batch, beside the fp32 eager steps, and
-reported with its speed-up over them (fp32 eager seconds / its seconds: `> 1` is faster). Without
+`run.compile`, `+checkpoint` for `run.gradient_checkpointing`) is timed in the same process on the
+same batch, beside the fp32 eager steps, and reported with its speed-up over them (fp32 eager
+seconds / its seconds: `> 1` is faster) and the peak memory of each step against theirs
+(`memory_ratio`: on a GPU the allocator's peak, on Linux the process's peak resident set, reset
+before each step; the fp32 variant runs without checkpointing unless the config turns it on). Without
 `--variants`, a GPU times every precision it runs, eager and compiled; a CPU times fp32 alone, to
 stay quick: bf16 is emulated on CPUs without AVX512-BF16 or AMX (25 times slower than fp32 on an
 AVX2 machine), fp16 is refused and compiling takes minutes; name them to time them.
@@ -23,7 +26,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import add_backend_arguments, median_seconds, peak_rss_mib
+from _common import add_backend_arguments, median_seconds, peak_memory_mib, peak_rss_mib, reset_peak_memory
 
 from latentmotion.devices import resolve_device
 from latentmotion.train import TrainConfig, Trainer
@@ -69,16 +72,18 @@ def main() -> None:
         }
     )
     variants = args.variants.split(",") if args.variants else default_variants(resolve_device(config.run.device))
-    if any(variant.partition("+")[2] not in ("", "compile") for variant in variants):
-        parser.error(f"--variants are PRECISION or PRECISION+compile, got {args.variants}")
+    if any(not set(variant.split("+")[1:]) <= {"compile", "checkpoint"} for variant in variants):
+        parser.error(f"--variants are PRECISION with +compile and/or +checkpoint, got {args.variants}")
     if "fp32" not in variants:
         variants.insert(0, "fp32")  # the reference of every ratio
     timings, trainer = {}, None
     dataset = RandomClips(config.data.n_frames, config.data.resolution)
     with tempfile.TemporaryDirectory() as out_dir:
         for variant in variants:
-            precision, _, compiled = variant.partition("+")
-            changed = config.with_changes({"run.precision": precision, "run.compile": compiled == "compile"})
+            precision, *extras = variant.split("+")
+            compiled = "compile" in extras
+            changes = {"run.precision": precision, "run.compile": compiled, "run.gradient_checkpointing": "checkpoint" in extras}
+            changed = config.with_changes(changes)
             shared = {"backend": trainer.backend, "basis": trainer.basis} if trainer else {}  # one backend and basis for every variant
             trainer = Trainer(changed, Path(out_dir) / variant, dataset=dataset, progress=False, **shared)
             timings[variant] = time_steps(trainer, repeats=args.repeats, warmup=3 if compiled else 1)
@@ -88,7 +93,8 @@ def main() -> None:
     reference = timings["fp32"]
     report = {
         variant: {key: round(value, 4) for key, value in timing.items()}
-        | {"speedup": {key.removesuffix("_s"): round(reference[key] / value, 3) for key, value in timing.items()}}
+        | {"speedup": {key.removesuffix("_s"): round(reference[key] / value, 3) for key, value in timing.items() if key.endswith("_s")}}
+        | {"memory_ratio": {key.removesuffix("_peak_mib"): round(value / reference[key], 3) for key, value in timing.items() if key.endswith("_peak_mib")}}
         for variant, timing in timings.items()
     }
     print(
@@ -115,13 +121,15 @@ def main() -> None:
 
 
 def time_steps(trainer: Trainer, *, repeats: int, warmup: int) -> dict[str, float]:
-    """Median seconds of a generator step and of a discriminator step on one random batch (compiling: warm up past the kernel builds)."""
+    """Median seconds of a generator step and of a discriminator step on one random batch (compiling: warm up past the kernel builds), and each one's peak memory."""
     torch.manual_seed(0)
     real = torch.rand(trainer.batch, trainer.config.data.n_frames, 3, trainer.d_resolution, trainer.d_resolution, device=trainer.device) * 2 - 1
-    return {
-        "g_step_s": median_seconds(lambda: trainer.generator_step(real), repeats=repeats, warmup=warmup),
-        "d_step_s": median_seconds(lambda: trainer.discriminator_step(real), repeats=repeats, warmup=warmup),
-    }
+    timings = {}
+    for name, step in (("g_step", trainer.generator_step), ("d_step", trainer.discriminator_step)):
+        reset_peak_memory(trainer.device)
+        timings[f"{name}_s"] = median_seconds(lambda step=step: step(real), repeats=repeats, warmup=warmup)
+        timings[f"{name}_peak_mib"] = peak_memory_mib(trainer.device)
+    return timings
 
 
 def default_variants(device: torch.device) -> list[str]:

@@ -72,6 +72,14 @@ def _one_of(*choices: str) -> Any:
     return check
 
 
+CHECKPOINTING_RESOLUTION = 128
+"""Backend resolution from which `run.gradient_checkpointing` is on by default.
+
+A config-f StyleGAN2 generator step at 64 px, batch 2 x 16 frames, peaked at 4.0 GB on a CPU
+(issue 21's measurement): about 125 MB a frame, growing with the pixels. At 128 px that is about
+0.5 GB a frame, 32 GB for batch 4 x 16 frames, past a 24 GiB machine; at 64 px, 8 GB fits, and
+recomputing would only cost time."""
+
 PRECISIONS = ("fp32", "bf16", "fp16")
 """The values of `run.precision`."""
 
@@ -272,6 +280,13 @@ class RunOptions:
             (D_V's gradient penalty stays eager: a compiled graph has no double backward). Needs
             a C++ compiler on the CPU and Triton on CUDA; the first iterations are slow while it
             compiles. May change when a run resumes.
+        gradient_checkpointing: Render the generator steps' frames one video at a time and
+            recompute each video's activations in the backward pass instead of keeping every
+            frame's (`torch.utils.checkpoint`): the frozen generator's activation memory of one
+            video instead of the batch's, for one more forward pass. None (the default) turns it
+            on when the backend renders at least
+            [CHECKPOINTING_RESOLUTION][latentmotion.config.CHECKPOINTING_RESOLUTION] pixels.
+            The frames are the same either way, so it may change when a run resumes.
     """
 
     steps: int | None = attrs.field(default=None, validator=_optional_at_least(0))
@@ -284,6 +299,7 @@ class RunOptions:
     device: str = attrs.field(default="auto", validator=_device_name)
     precision: str = attrs.field(default="fp32", validator=_one_of(*PRECISIONS))
     compile: bool = False
+    gradient_checkpointing: bool | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.steps is not None and self.epochs is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.utils.checkpoint
 from einops import rearrange, repeat
 
 from latentmotion.backend import ImageGeneratorBackend
@@ -14,6 +15,7 @@ def render(
     noise: list[torch.Tensor],
     *,
     batch_size: int | None = None,
+    checkpoint: bool = False,
 ) -> torch.Tensor:
     """Render every code of a batch of trajectories through the backend.
 
@@ -23,6 +25,8 @@ def render(
         noise: Per-video generator noise (each tensor `[B, ...]`), shared by the frames of a video;
             empty for the backend's deterministic rendering.
         batch_size: Frames per backend call (default: all `B * T` at once).
+        checkpoint: Keep no activations of the backend calls: the backward pass recomputes each
+            call's (gradient checkpointing), so memory holds one call's activations at a time.
 
     Returns:
         `[B, T, 3, H, W]` frames in `[-1, 1]`; differentiable with respect to `trajectory`.
@@ -31,8 +35,13 @@ def render(
     codes = rearrange(trajectory, "b t d -> (b t) d")
     frame_noise = [repeat(tensor, "b ... -> (b t) ...", t=frames) for tensor in noise]
     step = batch_size or len(codes)
-    chunks = [
-        backend.synthesize(codes[i : i + step], noise=[tensor[i : i + step] for tensor in frame_noise] or None)
-        for i in range(0, len(codes), step)
-    ]
+
+    def synthesize(codes: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
+        return backend.synthesize(codes, noise=list(noise) or None)
+
+    chunks = []
+    for i in range(0, len(codes), step):
+        inputs = (codes[i : i + step], *(tensor[i : i + step] for tensor in frame_noise))
+        use_checkpoint = checkpoint and torch.is_grad_enabled()
+        chunks.append(torch.utils.checkpoint.checkpoint(synthesize, *inputs, use_reentrant=False) if use_checkpoint else synthesize(*inputs))
     return rearrange(torch.cat(chunks), "(b t) c h w -> b t c h w", b=videos)

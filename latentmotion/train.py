@@ -43,7 +43,7 @@ from latentmotion.atomic import atomic_path
 from latentmotion.augment import reverse_time
 from latentmotion.backend import ImageGeneratorBackend
 from latentmotion.basis import PCABasis
-from latentmotion.config import TrainConfig, flatten
+from latentmotion.config import CHECKPOINTING_RESOLUTION, TrainConfig, flatten
 from latentmotion.devices import check_compile, check_memory, precision_dtype, resolve_device
 from latentmotion.discriminators import VideoDiscriminator
 from latentmotion.errors import CheckpointError, ConfigError, DatasetError, TrainingError, one_line
@@ -65,7 +65,18 @@ TENSORBOARD_DIR = "tensorboard"
 CHECKPOINT_FORMAT = 2
 # Options that may change between an interrupted run and its resumption.
 RESUMABLE_CHANGES = frozenset(
-    {"run.steps", "run.epochs", "run.checkpoint_every", "run.log_every", "run.preview_every", "run.tensorboard", "run.device", "run.compile", "data.num_workers"}
+    {
+        "run.steps",
+        "run.epochs",
+        "run.checkpoint_every",
+        "run.log_every",
+        "run.preview_every",
+        "run.tensorboard",
+        "run.device",
+        "run.compile",
+        "run.gradient_checkpointing",
+        "data.num_workers",
+    }
 )
 RESUMABLE_SECTIONS = ("evaluation.",)  # what is measured during a run does not change the run
 
@@ -214,6 +225,8 @@ class Trainer:
     Attributes:
         total_steps: The run's length in iterations: `run.steps`, or `run.epochs` passes over the
             dataset's videos ([RunOptions.iterations][latentmotion.config.RunOptions.iterations]).
+        checkpointing: Whether the generator steps render with gradient checkpointing
+            (`run.gradient_checkpointing`, or by default from the backend's resolution).
     """
 
     def __init__(
@@ -263,6 +276,8 @@ class Trainer:
 
         config = self.config
         self.backend = (backend or get_backend(config.backend, **config.backend_options)).freeze().to(self.device)
+        checkpointing = config.run.gradient_checkpointing
+        self.checkpointing = self.backend.resolution >= CHECKPOINTING_RESOLUTION if checkpointing is None else checkpointing
         self.d_resolution = min(config.data.resolution, self.backend.resolution)
         frames = config.data.n_frames
         check_memory(  # real clips and generated videos, before any activation
@@ -429,7 +444,10 @@ class Trainer:
             eps = self.motion.sample_noise(self.batch, n_frames, generator=self.rng)
             out = self._wrapped["motion"](content, n_frames, eps)  # fp32, outside autocast: the LSTMs and the codes they accumulate
             with self._autocast():
-                frames = self._render(self.backend, out.trajectory, noise)  # all B*T frames in one batch
+                if self.checkpointing:  # one video per call, its activations recomputed in the backward pass
+                    frames = self._render(self.backend, out.trajectory, noise, batch_size=n_frames, checkpoint=True)
+                else:
+                    frames = self._render(self.backend, out.trajectory, noise)  # all B*T frames in one batch
             clips = resize_clips(frames.float(), self.d_resolution)
         return clips, out
 

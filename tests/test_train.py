@@ -307,3 +307,24 @@ def test_training_without_the_image_discriminator_never_uses_it(mode, section, t
     assert all(torch.equal(v, trainer.image_d.state_dict()[k]) for k, v in before.items())
     record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
     assert not {"g/image", "g/match", "d/image", "d/contrastive"} & set(record) and {"g/video", "d/video"} <= set(record)
+
+
+def test_gradient_checkpointing_gives_the_same_step_and_recomputes_the_rendering(tmp_path):
+    def generator_step(changes, folder):
+        trainer = Trainer(smoke_config(changes), tmp_path / folder, dataset=MovingSquares(), progress=False)
+        calls = []
+        synthesize = trainer.backend.synthesize
+        trainer.backend.synthesize = lambda codes, noise=None: calls.append(len(codes)) or synthesize(codes, noise=noise)
+        losses = trainer.generator_step(next(trainer._clips()))
+        return trainer, losses, calls
+
+    plain, plain_losses, plain_calls = generator_step({}, "plain")
+    checkpointed, losses, calls = generator_step({"run.gradient_checkpointing": True}, "checkpointed")
+    frames, videos = plain.config.data.n_frames, plain.batch
+    assert not plain.checkpointing and checkpointed.checkpointing
+    assert plain_calls == [videos * frames]  # one call for the batch, its activations kept
+    assert calls == [frames] * (2 * videos)  # one call a video, each run again in the backward pass
+    assert losses == plain_losses
+    assert all(torch.equal(a, b) for a, b in zip(plain.motion.parameters(), checkpointed.motion.parameters()))
+    large = Trainer(smoke_config({"backend_options.resolution": 128, "data.resolution": 32}), tmp_path / "large", dataset=MovingSquares(), progress=False)
+    assert large.checkpointing  # on by default from CHECKPOINTING_RESOLUTION
