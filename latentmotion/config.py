@@ -98,6 +98,8 @@ class MotionOptions:
         basis_samples: Codes drawn to fit the basis when `basis` is None.
         n_components: PCA directions K the motion moves along (capped at the basis size).
         hidden_dim: LSTM hidden size.
+        noise_dim: Width of the per-step noise `eps_t` the decoder LSTM reads; None: the latent
+            width, as the paper (a narrower noise moves the steps less from frame to frame).
         step_scale: lambda, the residual step scale.
         init_std: Standard deviation of the initial step weights A.
         forget_bias: Initial forget-gate bias of the LSTMs.
@@ -112,6 +114,7 @@ class MotionOptions:
     basis_samples: int = attrs.field(default=1_000_000, validator=_positive)
     n_components: int = attrs.field(default=384, validator=_positive)
     hidden_dim: int = attrs.field(default=384, validator=_positive)
+    noise_dim: int | None = attrs.field(default=None, validator=attrs.validators.optional(_positive))
     step_scale: float = attrs.field(default=0.2, validator=_positive)
     init_std: float = attrs.field(default=0.02, validator=_non_negative)
     forget_bias: float = attrs.field(default=0.0, validator=_finite)

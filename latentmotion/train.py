@@ -344,6 +344,7 @@ class Trainer:
             latent_dim=self.backend.latent_space.total_dim,
             n_components=n_components,
             hidden_dim=options.hidden_dim,
+            **({} if options.noise_dim is None else {"noise_dim": options.noise_dim}),
             step_scale=options.step_scale,
             init_std=options.init_std,
             forget_bias=options.forget_bias,

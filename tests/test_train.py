@@ -328,3 +328,14 @@ def test_gradient_checkpointing_gives_the_same_step_and_recomputes_the_rendering
     assert all(torch.equal(a, b) for a, b in zip(plain.motion.parameters(), checkpointed.motion.parameters()))
     large = Trainer(smoke_config({"backend_options.resolution": 128, "data.resolution": 32}), tmp_path / "large", dataset=MovingSquares(), progress=False)
     assert large.checkpointing  # on by default from CHECKPOINTING_RESOLUTION
+
+
+def test_the_noise_width_is_an_option_that_reaches_the_saved_pipeline(tmp_path):
+    trainer = Trainer(smoke_config({"motion.noise_dim": 3}), tmp_path / "run", dataset=MovingSquares(), progress=False)
+    assert trainer.motion.config.noise_dim == 3 and trainer.motion.decoder.input_size == 3
+    trainer.train()
+    loaded = LatentMotionPipeline.from_pretrained(tmp_path / "run" / "pipeline")
+    assert loaded.motion.config.noise_dim == 3 and loaded.generate(1, 3).shape[1] == 3
+    assert Trainer(smoke_config(), tmp_path / "default", dataset=MovingSquares(), progress=False).motion.config.noise_dim == 8  # the latent width
+    with pytest.raises(ConfigError, match="motion.noise_dim must be a finite number > 0"):
+        smoke_config({"motion.noise_dim": 0})
