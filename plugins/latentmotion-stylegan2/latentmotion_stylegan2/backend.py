@@ -4,7 +4,8 @@ Content codes are single `w` vectors (`w = mapping(z)`, `z ~ N(0, I)`, optionall
 towards `w_avg`); `synthesize` broadcasts each `w` to every layer. The generator's noise inputs
 are exposed through `sample_noise`, so a video can share one noise draw across its frames;
 `noise=None` renders with the checkpoint's stored constant noise maps (`noise_mode="const"`),
-which is deterministic, as StyleGAN's own video and projection scripts render.
+which is deterministic, as StyleGAN's own video and projection scripts render. `fp16=True` renders
+the checkpoint's float16 blocks in float16 on a GPU, as NVlabs does.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ class StyleGAN2Backend(ImageGeneratorBackend):
         network: The generator network (frozen by `get_backend`).
         truncation_psi: Truncation of sampled content codes towards `w_avg` (1 = none).
         class_index: Class of class-conditional generators (None: a random class per sample).
+        fp16: Render the blocks the checkpoint runs in float16 (NVlabs' `num_fp16_res` highest
+            resolutions; none in rosinality files) in float16, on CUDA only; see
+            [SynthesisNetwork.forward][latentmotion_stylegan2.networks.SynthesisNetwork.forward].
     """
 
     file_options = ("source",)
 
-    def __init__(self, network: Generator, *, truncation_psi: float = 1.0, class_index: int | None = None) -> None:
+    def __init__(self, network: Generator, *, truncation_psi: float = 1.0, class_index: int | None = None, fp16: bool = False) -> None:
         super().__init__()
         config = network.config
         if config.img_channels != 3:
@@ -43,7 +47,10 @@ class StyleGAN2Backend(ImageGeneratorBackend):
             raise ConfigError(f"truncation_psi must be a number in [0, 1], got {truncation_psi!r}")
         if class_index is not None and (not isinstance(class_index, int) or not 0 <= class_index < config.c_dim):
             raise ConfigError(f"class_index {class_index} is out of range: this generator has {config.c_dim} classes (0 = unconditional)")
+        if not isinstance(fp16, bool):
+            raise ConfigError(f"fp16 must be true or false, got {fp16!r}")
         self.network = network
+        self.fp16 = fp16
         self.truncation_psi = truncation_psi
         self.class_index = class_index
         self.resolution = config.img_resolution
@@ -93,7 +100,7 @@ class StyleGAN2Backend(ImageGeneratorBackend):
         """
         self.check_latents(latents)
         ws = latents[:, None, :].expand(-1, self.network.num_ws, -1)
-        return self.network.synthesis(ws, noise_mode="const", noise=noise)
+        return self.network.synthesis(ws, noise_mode="const", noise=noise, fp16=self.fp16)
 
     def invert(
         self,
@@ -128,6 +135,7 @@ def load_stylegan2(
     revision: str | None = None,
     truncation_psi: float = 1.0,
     class_index: int | None = None,
+    fp16: bool = False,
 ) -> StyleGAN2Backend:
     """Build the `stylegan2` backend from a checkpoint file, or a file of a Hub repo.
 
@@ -138,6 +146,8 @@ def load_stylegan2(
         revision: Branch, tag or commit of the Hub repo (default: `main`).
         truncation_psi: Truncation of sampled content codes (1 = none).
         class_index: Class of class-conditional generators (None: random classes).
+        fp16: Render the checkpoint's float16 blocks in float16 on a GPU, as NVlabs does (float32
+            on a CPU; default: float32 everywhere).
 
     Returns:
         The backend (`get_backend` freezes it).
@@ -145,4 +155,4 @@ def load_stylegan2(
     if source is None:
         raise ConfigError("the stylegan2 backend needs source=: a checkpoint file, or a Hub repo id with filename= (e.g. 'ffhq.pkl')")
     (checkpoint,) = fetch(source, filenames=() if filename is None else (filename,), revision=revision, what="StyleGAN2 checkpoint")
-    return StyleGAN2Backend(load_generator(checkpoint), truncation_psi=truncation_psi, class_index=class_index)
+    return StyleGAN2Backend(load_generator(checkpoint), truncation_psi=truncation_psi, class_index=class_index, fp16=fp16)

@@ -3,8 +3,11 @@
 The module tree and the names of every parameter and buffer follow the state dict of NVlabs'
 `stylegan2-ada-pytorch` generator (`mapping.fc0.weight`, `synthesis.b64.conv0.affine.weight`, ...),
 and weights are stored unscaled as there: the equalised-learning-rate gains are applied when the
-layer runs. Only the `skip` architecture of the released models is built, and everything runs in
-float32 (the released models' float16 layers included).
+layer runs. Only the `skip` architecture of the released models is built. Everything runs in
+float32 unless asked otherwise: the synthesis network's `fp16=True` runs the blocks that NVlabs
+runs in float16 (the `num_fp16_res` highest resolutions of the released models) in float16 on a
+CUDA device, with NVlabs' mixed layout (see
+[SynthesisNetwork.forward][latentmotion_stylegan2.networks.SynthesisNetwork.forward]).
 """
 
 from __future__ import annotations
@@ -30,6 +33,20 @@ def _power_of_two(instance: Any, attribute: attrs.Attribute, value: int) -> None
         raise ConfigError(f"{attribute.name} must be a power of two from 4 to 1024, got {value}")
 
 
+def _non_negative_int(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    """attrs validator: `value` is an integer >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{attribute.name} must be an integer >= 0, got {value!r}")
+
+
+def _autocast_enabled(device_type: str) -> bool:
+    """Whether a `torch.autocast` region is active for `device_type`."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 takes no device and has a separate test for the CPU
+        return torch.is_autocast_cpu_enabled() if device_type == "cpu" else torch.is_autocast_enabled()
+
+
 @attrs.frozen
 class GeneratorConfig:
     """The hyperparameters that fix a StyleGAN2 generator's architecture (NVlabs' init kwargs).
@@ -47,6 +64,9 @@ class GeneratorConfig:
         channel_base: Channels at resolution `r` are `min(channel_base // r, channel_max)`.
         channel_max: Upper bound on the channels of any layer.
         conv_clamp: Clamp every synthesis layer's output to `[-conv_clamp, conv_clamp]`; None = no clamp.
+        num_fp16_res: Number of highest resolutions whose synthesis blocks NVlabs runs in float16
+            (4 in the released models, never below 8x8; 0 = none). They still run in float32
+            unless the synthesis network is called with `fp16=True`.
     """
 
     z_dim: int = 512
@@ -61,11 +81,18 @@ class GeneratorConfig:
     channel_base: int = 32768
     channel_max: int = 512
     conv_clamp: float | None = None
+    num_fp16_res: int = attrs.field(default=0, validator=_non_negative_int)
 
     @property
     def block_resolutions(self) -> list[int]:
         """Resolutions of the synthesis blocks, `4, 8, ..., img_resolution`."""
         return [2**i for i in range(2, int(math.log2(self.img_resolution)) + 1)]
+
+    @property
+    def fp16_resolutions(self) -> list[int]:
+        """Resolutions of the float16 blocks: the `num_fp16_res` highest, 8x8 and up (NVlabs' rule)."""
+        lowest = max(2 ** (int(math.log2(self.img_resolution)) + 1 - self.num_fp16_res), 8)
+        return [resolution for resolution in self.block_resolutions if resolution >= lowest]
 
     def channels(self, resolution: int) -> int:
         """Feature channels of the synthesis block at `resolution`.
@@ -236,16 +263,20 @@ class SynthesisLayer(nn.Module):
         """Apply the layer.
 
         Args:
-            x: `[N, in_channels, R / up, R / up]` activations.
+            x: `[N, in_channels, R / up, R / up]` activations, float32 or float16 (then the weight
+                and styles are pre-normalised as NVlabs does, and the layer computes in float16).
             w: `[N, w_dim]` latent of this layer.
             noise: Unit noise broadcastable to `[N, 1, R, R]`, or None for no noise.
 
         Returns:
-            `[N, out_channels, R, R]` activations.
+            `[N, out_channels, R, R]` activations in the dtype of `x`.
         """
         styles = self.affine(w)  # [N, I]
-        y = ops.modulated_conv2d(x, self.weight, styles, up=self.up, resample_filter=self.resample_filter)
-        dcoefs = ops.demodulation_coefficients(self.weight, styles)  # [N, O]
+        weight = self.weight
+        if x.dtype == torch.float16:
+            weight, styles = ops.prenormalize_for_fp16(weight, styles)
+        y = ops.modulated_conv2d(x, weight, styles, up=self.up, resample_filter=self.resample_filter)
+        dcoefs = ops.demodulation_coefficients(weight, styles)  # [N, O]
         scaled_noise = None if noise is None else noise * self.noise_strength
         return ops.bias_noise_act(y, scale=dcoefs, bias=self.bias, noise=scaled_noise, clamp=self.conv_clamp)
 
@@ -276,7 +307,8 @@ class ToRGBLayer(nn.Module):
             w: `[N, w_dim]` latent of this layer.
 
         Returns:
-            `[N, img_channels, R, R]` contiguous float32 image contribution.
+            `[N, img_channels, R, R]` contiguous float32 image contribution (with float16 `x`, the
+            product runs in float16, the float32 bias is added to its result).
         """
         styles = self.affine(w) * self.weight_gain
         y = ops.modulated_linear(x, self.weight, styles).contiguous()
@@ -296,11 +328,23 @@ class SynthesisBlock(nn.Module):
         resolution: Side of this block's output.
         img_channels: Colour channels.
         conv_clamp: Output clamp of every layer, or None.
+        use_fp16: Whether this is one of the blocks NVlabs runs in float16 (it does only when
+            the synthesis network is asked to).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, w_dim: int, resolution: int, img_channels: int, conv_clamp: float | None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        w_dim: int,
+        resolution: int,
+        img_channels: int,
+        conv_clamp: float | None,
+        use_fp16: bool = False,
+    ) -> None:
         super().__init__()
-        self.in_channels, self.resolution = in_channels, resolution
+        self.in_channels, self.resolution, self.use_fp16 = in_channels, resolution, use_fp16
         self.register_buffer("resample_filter", ops.setup_filter())
         if in_channels == 0:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
@@ -321,22 +365,25 @@ class SynthesisBlock(nn.Module):
         ws: torch.Tensor,
         noises: list[torch.Tensor | None],
         memory_format: torch.memory_format,
+        dtype: torch.dtype | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the block.
 
         Args:
             x: `[N, in_channels, R/2, R/2]` features of the previous block, None for the first.
-            img: `[N, C, R/2, R/2]` image so far, None for the first block.
+            img: `[N, C, R/2, R/2]` float32 image so far, None for the first block.
             ws: `[N, len(layers) + 1, w_dim]` latents of this block's layers and its ToRGB.
             noises: One unit-noise tensor (or None) per layer of `layers`.
             memory_format: Memory format of the feature maps.
+            dtype: Dtype the block computes in, its input features cast to it; None keeps theirs
+                (float32, or what autocast made of them).
 
         Returns:
-            `[N, out_channels, R, R]` features and the `[N, C, R, R]` image.
+            `[N, out_channels, R, R]` features and the `[N, C, R, R]` float32 image.
         """
         if self.in_channels == 0:
             x = repeat(self.const, "c h w -> n c h w", n=ws.shape[0])
-        x = x.contiguous(memory_format=memory_format)
+        x = x.to(dtype=x.dtype if dtype is None else dtype, memory_format=memory_format)
         for index, (layer, noise) in enumerate(zip(self.layers, noises)):
             x = layer(x, ws[:, index], noise)
         y = self.torgb(x, ws[:, -1])
@@ -348,8 +395,9 @@ class SynthesisNetwork(nn.Module):
     """`ws -> image`: synthesis blocks `b4 ... b{img_resolution}` with skip ToRGB outputs.
 
     Args:
-        config: The generator's architecture.
-        channels_last: Keep feature maps in channels-last memory format (faster convolutions on CPU).
+        config: The generator's architecture (its `fp16_resolutions` flag the float16 blocks).
+        channels_last: Keep feature maps in channels-last memory format (faster convolutions on
+            CPU); float16 blocks always use it.
     """
 
     def __init__(self, config: GeneratorConfig, *, channels_last: bool = True) -> None:
@@ -358,6 +406,7 @@ class SynthesisNetwork(nn.Module):
         self.block_resolutions = config.block_resolutions
         self.num_ws = config.num_ws
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        fp16_resolutions = config.fp16_resolutions
         for resolution in self.block_resolutions:
             in_channels = config.channels(resolution // 2) if resolution > 4 else 0
             block = SynthesisBlock(
@@ -367,6 +416,7 @@ class SynthesisNetwork(nn.Module):
                 resolution=resolution,
                 img_channels=config.img_channels,
                 conv_clamp=config.conv_clamp,
+                use_fp16=resolution in fp16_resolutions,
             )
             setattr(self, f"b{resolution}", block)
 
@@ -380,8 +430,27 @@ class SynthesisNetwork(nn.Module):
         """Side of each noise input, in layer order (`b4.conv1, b8.conv0, b8.conv1, ...`)."""
         return [layer.resolution for block in self.blocks for layer in block.layers]
 
-    def forward(self, ws: torch.Tensor, *, noise_mode: str = "const", noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        ws: torch.Tensor,
+        *,
+        noise_mode: str = "const",
+        noise: list[torch.Tensor] | None = None,
+        fp16: bool = False,
+        fp16_any_device: bool = False,
+    ) -> torch.Tensor:
         """Render images from per-layer latents.
+
+        With `fp16`, the blocks flagged `use_fp16` (the config's `num_fp16_res` highest
+        resolutions) run as NVlabs runs them: each casts its input features to float16 and keeps
+        them channels-last, its demodulated layers pre-normalise weight and styles against
+        overflow, every layer's output is clamped to `conv_clamp` (256 in the released models),
+        and each ToRGB output comes back to float32 (its bias is added in float32) before it is
+        added to the image, which stays float32 throughout. The other blocks, the mapping network and every affine (style) layer
+        stay float32. This happens only on a CUDA device: elsewhere the network stays float32, as
+        NVlabs' StyleGAN3 code forces float32 off CUDA (float16 convolutions are slow on a CPU).
+        Inside a `torch.autocast` region (latentmotion's `run.precision`) `fp16` has no effect:
+        autocast already runs every block's convolutions in its own dtype, and it decides alone.
 
         Args:
             ws: `[N, num_ws, w_dim]` latents; block `b{r}` reads its layers' entries and the first of
@@ -390,6 +459,10 @@ class SynthesisNetwork(nn.Module):
                 `"none"`; ignored when `noise` is given.
             noise: One unit-noise tensor per noise input, each `[N, 1, r, r]` (or `[1, 1, r, r]`,
                 shared), in the order of `noise_resolutions`.
+            fp16: Run the float16 blocks in float16 on CUDA, outside autocast (default: everything
+                in float32).
+            fp16_any_device: With `fp16`, run them in float16 on any device, a CPU included
+                (slow; checks the float16 numerics without a GPU).
 
         Returns:
             `[N, img_channels, R, R]` float32 images, about `[-1, 1]`.
@@ -400,12 +473,17 @@ class SynthesisNetwork(nn.Module):
             raise ConfigError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         noises = iter(self._noise_inputs(ws.shape[0], ws.device, noise_mode, noise))
         ws = ws.float()
+        half = fp16 and (fp16_any_device or ws.device.type == "cuda") and not _autocast_enabled(ws.device.type)
         x = img = None
         w_index = 0
         for block in self.blocks:
             count = len(block.layers)
             block_noise = [next(noises) for _ in range(count)]
-            x, img = block(x, img, ws[:, w_index : w_index + count + 1], block_noise, self.memory_format)
+            block_ws = ws[:, w_index : w_index + count + 1]
+            if half and block.use_fp16:
+                x, img = block(x, img, block_ws, block_noise, torch.channels_last, torch.float16)
+            else:
+                x, img = block(x, img, block_ws, block_noise, self.memory_format)
             w_index += count
         return img
 

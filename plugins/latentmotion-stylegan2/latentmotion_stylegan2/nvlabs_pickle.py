@@ -175,8 +175,8 @@ def read_network_pickle(path: str | Path) -> Any:
 
 
 GENERATOR_ARGS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs", "synthesis_kwargs")
-# init kwargs that only matter for training or for float16 execution on a GPU
-RUNTIME_ONLY_KWARGS = {"w_avg_beta", "num_fp16_res", "fp16_channels_last", "fused_modconv_default"}
+# init kwargs that only matter for training or for speed (float16 blocks are channels-last anyway)
+RUNTIME_ONLY_KWARGS = {"w_avg_beta", "fp16_channels_last", "fused_modconv_default"}
 REQUIRED_VALUES = {"activation": "lrelu", "architecture": "skip", "resample_filter": [1, 3, 3, 1], "use_noise": True, "kernel_size": 3}
 
 
@@ -212,7 +212,7 @@ def generator_config(network: PersistentObject, *, source: str = "the pickle") -
         "layer_features": "mapping_layer_features",
         "embed_features": "embed_features",
     }
-    synthesis_keys = {"channel_base": "channel_base", "channel_max": "channel_max", "conv_clamp": "conv_clamp"}
+    synthesis_keys = {"channel_base": "channel_base", "channel_max": "channel_max", "conv_clamp": "conv_clamp", "num_fp16_res": "num_fp16_res"}
     unknown = sorted(
         {f"mapping_kwargs.{k}" for k in set(mapping) - set(mapping_keys)} | {f"synthesis_kwargs.{k}" for k in set(synthesis) - set(synthesis_keys)}
     )

@@ -92,6 +92,28 @@ def demodulation_coefficients(weight: torch.Tensor, styles: torch.Tensor) -> tor
     return (styles.square() @ energy.t() + DEMODULATION_EPS).rsqrt()
 
 
+def prenormalize_for_fp16(weight: torch.Tensor, styles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rescale a demodulated layer's weight and styles so that its float16 activations cannot overflow.
+
+    Each output channel's kernels are divided by their largest magnitude times `sqrt(I k k)`, and
+    each sample's styles by their largest magnitude, as NVlabs does before a float16 modulated
+    convolution. Demodulation divides by the norm of the modulated kernels, so the layer's output
+    is unchanged in exact arithmetic; only the intermediate `x * styles` and the convolution's
+    output shrink into float16's range. Not for ToRGB, which does not demodulate.
+
+    Args:
+        weight: `[O, I, k, k]` convolution weight (float32).
+        styles: `[N, I]` per-sample scales of the input channels (float32).
+
+    Returns:
+        The rescaled weight and styles, same shapes and dtype.
+    """
+    fan_in = weight[0].numel()
+    weight = weight / (weight.abs().amax(dim=(1, 2, 3), keepdim=True) * math.sqrt(fan_in))
+    styles = styles / styles.abs().amax(dim=1, keepdim=True)
+    return weight, styles
+
+
 def modulated_conv2d(
     x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, up: bool = False, resample_filter: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -127,15 +149,15 @@ def modulated_linear(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     """A 1x1 modulated convolution without demodulation (the ToRGB layer), as one batched matmul.
 
     Args:
-        x: `[N, I, H, W]` activations (either memory format).
+        x: `[N, I, H, W]` activations (either memory format, float32 or float16).
         weight: `[O, I, 1, 1]` shared weight.
         styles: `[N, I]` per-sample scales of the input channels.
 
     Returns:
-        `[N, O, H, W]` outputs.
+        `[N, O, H, W]` outputs in the dtype of `x` (the per-sample weight is cast to it).
     """
     n, _, h, w = x.shape
-    per_sample = weight[None, :, :, 0, 0] * styles[:, None, :]  # [N, O, I]
+    per_sample = (weight[None, :, :, 0, 0] * styles[:, None, :]).to(x.dtype)  # [N, O, I]
     if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
         pixels = rearrange(x, "n i h w -> n (h w) i")  # a view for channels-last activations
         return rearrange(pixels @ per_sample.transpose(1, 2), "n (h w) o -> n o h w", h=h, w=w)

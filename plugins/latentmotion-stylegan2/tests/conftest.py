@@ -169,7 +169,11 @@ def nvlabs_init_kwargs(config: GeneratorConfig, fake: types.SimpleNamespace) -> 
         "img_channels": config.img_channels,
         "mapping_kwargs": fake.EasyDict(num_layers=config.mapping_layers),
         "synthesis_kwargs": fake.EasyDict(
-            channel_base=config.channel_base, channel_max=config.channel_max, num_fp16_res=4, conv_clamp=config.conv_clamp, architecture="skip"
+            channel_base=config.channel_base,
+            channel_max=config.channel_max,
+            num_fp16_res=config.num_fp16_res,
+            conv_clamp=config.conv_clamp,
+            architecture="skip",
         ),
     }
 
