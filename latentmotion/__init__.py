@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from latentmotion.lazy import lazy_exports
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
     "ImageGeneratorBackend": "latentmotion.backend",
