@@ -468,9 +468,11 @@ def convert_torchscript(
     order with every shape checked), runs both networks on one seeded random clip, and writes
     the safetensors only when their features agree.
 
-    The TorchScript module is called as StyleGAN-V calls it, `module(x, rescale=False,
-    resize=False, return_features=True)`, when its `forward` takes those arguments, else as
-    `module(x)`; `x` is `[B, 3, T, H, W]` in `[-1, 1]`.
+    StyleGAN-V calls the module on `uint8` clips with `rescale=True, resize=True,
+    return_features=True` (it scales and resizes them itself). The check clip is already in
+    `[-1, 1]` at the detector's size, so the module is called `module(x, rescale=False,
+    resize=False, return_features=True)` when its `forward` takes those arguments, else as
+    `module(x)`; `x` is `[B, 3, T, H, W]`.
 
     Args:
         source: The TorchScript file.
