@@ -354,6 +354,8 @@ class EvaluationOptions:
             backend's resolution.
         detector: I3D weights for FVD: a file, folder or Hub repo id (see `latentmotion evaluate`).
         inception: FID Inception weights: a file, folder or Hub repo id.
+        lpips: VGG16 + LPIPS weights for the `prediction` metric's `prediction-lpips`: a file,
+            folder or Hub repo id (see `latentmotion evaluate --lpips`).
         n_videos: Real and generated videos of each evaluation (the StyleGAN-V protocol's 2,048 is
             hours on a CPU; the number is recorded with every figure's protocol).
         seed: Seed of the real clips and of the generated videos.
@@ -364,6 +366,7 @@ class EvaluationOptions:
     data: str | None = None
     detector: str | None = None
     inception: str | None = None
+    lpips: str | None = None
     n_videos: int = attrs.field(default=256, validator=attrs.validators.ge(2))
     seed: int = attrs.field(default=0, validator=_non_negative)
 

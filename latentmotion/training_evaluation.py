@@ -22,6 +22,7 @@ from latentmotion.metrics.cache import FeatureCache
 from latentmotion.metrics.evaluate import evaluate
 from latentmotion.metrics.i3d import load_i3d
 from latentmotion.metrics.inception import load_inception
+from latentmotion.metrics.lpips import load_lpips
 from latentmotion.metrics.protocol import FVD_CLIPS
 
 if TYPE_CHECKING:
@@ -53,10 +54,13 @@ class TrainingEvaluation:
             raise ConfigError(f"evaluation.metrics has {', '.join(fvd)}, which needs the I3D detector: set evaluation.detector to its weights (see latentmotion evaluate --detector)")
         if "fid" in options.metrics and options.inception is None:
             raise ConfigError("evaluation.metrics has fid, which needs the Inception network: set evaluation.inception to its weights (see latentmotion evaluate --inception)")
+        if options.lpips is not None and "prediction" not in options.metrics:
+            raise ConfigError("evaluation.lpips is set, but evaluation.metrics has no prediction, the metric LPIPS scores: add prediction or unset evaluation.lpips")
         self.options = options
         self.data = Path(folder)
         self.detector = load_i3d(options.detector) if options.detector is not None else None
         self.inception = load_inception(options.inception) if options.inception is not None else None
+        self.lpips = load_lpips(options.lpips) if options.lpips is not None else None
         self.cache = FeatureCache(Path(run_dir) / CACHE_DIR)
 
     def __call__(self, pipeline: LatentMotionPipeline) -> dict[str, float]:
@@ -76,6 +80,7 @@ class TrainingEvaluation:
                 metrics=self.options.metrics,
                 detector=self.detector,
                 inception=self.inception,
+                lpips=self.lpips,
                 n_videos=self.options.n_videos,
                 seed=self.options.seed,
                 resize_real=True,

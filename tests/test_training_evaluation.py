@@ -51,5 +51,24 @@ def test_what_an_evaluation_needs_is_checked_before_training(real, tmp_path):
         Trainer(smoke_config({"evaluation.every": 1, "evaluation.metrics": ["fid"], "evaluation.data": str(real)}), tmp_path / "b", dataset=MovingSquares(n_videos=4), progress=False)
     with pytest.raises(ConfigError, match="are not a folder: set evaluation.data"):
         Trainer(smoke_config({"evaluation.every": 1, "evaluation.metrics": ["acd"]}), tmp_path / "c", dataset=MovingSquares(n_videos=4), progress=False)
+    with pytest.raises(ConfigError, match="evaluation.lpips is set, but evaluation.metrics has no prediction"):
+        Trainer(smoke_config({"evaluation.every": 1, "evaluation.metrics": ["acd"], "evaluation.data": str(real), "evaluation.lpips": "x.safetensors"}), tmp_path / "d", dataset=MovingSquares(n_videos=4), progress=False)
     with pytest.raises(ConfigError, match="evaluation.metrics must name at least one of"):
         smoke_config({"evaluation.metrics": ["is"]})
+
+
+def test_the_networks_loaded_at_the_start_reach_every_evaluation(real, tmp_path, monkeypatch):
+    from latentmotion import training_evaluation
+
+    loaded = {"detector": object(), "inception": object(), "lpips": object()}
+    monkeypatch.setattr(training_evaluation, "load_i3d", lambda source: loaded["detector"])
+    monkeypatch.setattr(training_evaluation, "load_inception", lambda source: loaded["inception"])
+    monkeypatch.setattr(training_evaluation, "load_lpips", lambda source: loaded["lpips"])
+    calls = []
+    monkeypatch.setattr(training_evaluation, "evaluate", lambda pipeline, data, **options: calls.append(options) or {})
+    options = {"metrics": ["fvd16", "fid", "prediction"], "detector": "i3d", "inception": "fid", "lpips": "vgg", "n_videos": 7, "seed": 3}
+    evaluation = training_evaluation.TrainingEvaluation(smoke_config({f"evaluation.{k}": v for k, v in options.items()}).evaluation, data=str(real), run_dir=tmp_path)
+    evaluation(type("Pipeline", (), {"device": torch.device("cpu")})())
+    (call,) = calls
+    assert {name: call[name] for name in loaded} == loaded
+    assert (call["metrics"], call["n_videos"], call["seed"], call["resize_real"]) == (("fvd16", "fid", "prediction"), 7, 3, True)
