@@ -55,7 +55,10 @@ def reset_peak_memory(device: Any) -> None:
     clear_refs = Path("/proc/self/clear_refs")
     if clear_refs.exists():
         gc.collect()
-        ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand freed memory back, so the new peak starts from what is in use
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc: hand freed memory back, so the new peak starts from what is in use
+        except (OSError, AttributeError):
+            pass  # another C library: the peak starts from the resident set, freed memory included
         clear_refs.write_text("5")  # resets the peak resident set size to the current one
 
 

@@ -39,9 +39,9 @@ def render(
     def synthesize(codes: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
         return backend.synthesize(codes, noise=list(noise) or None)
 
+    recompute = checkpoint and torch.is_grad_enabled()  # without a backward pass there is nothing to save
     chunks = []
     for i in range(0, len(codes), step):
         inputs = (codes[i : i + step], *(tensor[i : i + step] for tensor in frame_noise))
-        use_checkpoint = checkpoint and torch.is_grad_enabled()
-        chunks.append(torch.utils.checkpoint.checkpoint(synthesize, *inputs, use_reentrant=False) if use_checkpoint else synthesize(*inputs))
+        chunks.append(torch.utils.checkpoint.checkpoint(synthesize, *inputs, use_reentrant=False) if recompute else synthesize(*inputs))
     return rearrange(torch.cat(chunks), "(b t) c h w -> b t c h w", b=videos)

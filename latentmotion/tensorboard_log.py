@@ -16,7 +16,7 @@ import torch
 from einops import rearrange
 
 from latentmotion.errors import ConfigError
-from latentmotion.video import to_uint8, write_video
+from latentmotion.video import write_video
 
 INSTALL_HINT = "pip install 'latentmotion[tensorboard]' (or pip install tensorboard)"
 """How to install what `run.tensorboard` needs."""
@@ -67,7 +67,7 @@ class TensorBoardLog:
         row = rearrange(videos.float().cpu(), "b t c h w -> t c h (b w)")  # [T, 3, H, B W]
         with tempfile.TemporaryDirectory() as scratch:
             gif = write_video(Path(scratch) / "preview.gif", row, fps=fps).read_bytes()
-        height, width = to_uint8(row[0]).shape[-2:]
+        height, width = row.shape[-2:]
         image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=gif)
         # SummaryWriter.add_video makes this same GIF summary, but through moviepy
         self.writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)

@@ -344,7 +344,7 @@ class Trainer:
             latent_dim=self.backend.latent_space.total_dim,
             n_components=n_components,
             hidden_dim=options.hidden_dim,
-            **({} if options.noise_dim is None else {"noise_dim": options.noise_dim}),
+            noise_dim=options.noise_dim or self.backend.latent_space.total_dim,
             step_scale=options.step_scale,
             init_std=options.init_std,
             forget_bias=options.forget_bias,
@@ -444,11 +444,8 @@ class Trainer:
             noise = self.backend.sample_noise(self.batch, generator=self.rng)
             eps = self.motion.sample_noise(self.batch, n_frames, generator=self.rng)
             out = self._wrapped["motion"](content, n_frames, eps)  # fp32, outside autocast: the LSTMs and the codes they accumulate
-            with self._autocast():
-                if self.checkpointing:  # one video per call, its activations recomputed in the backward pass
-                    frames = self._render(self.backend, out.trajectory, noise, batch_size=n_frames, checkpoint=True)
-                else:
-                    frames = self._render(self.backend, out.trajectory, noise)  # all B*T frames in one batch
+            with self._autocast():  # all B*T frames in one call; checkpointing: one video a call, recomputed in the backward pass
+                frames = self._render(self.backend, out.trajectory, noise, batch_size=n_frames if self.checkpointing else None, checkpoint=self.checkpointing)
             clips = resize_clips(frames.float(), self.d_resolution)
         return clips, out
 
@@ -592,7 +589,7 @@ class Trainer:
                     self.log({"step": self.step, **record, "seconds": time.perf_counter() - started})
                 if run.preview_every and self.step % run.preview_every == 0 and self.dist.is_main:
                     self.write_preview()
-                if self.step % max(self.config.evaluation.every, 1) == 0 or self.step == self.total_steps:
+                if self.evaluation is not None and (self.step % self.config.evaluation.every == 0 or self.step == self.total_steps):
                     self.evaluate()
                 if self.step % run.checkpoint_every == 0 or self.step == self.total_steps:
                     self.save_checkpoint()
@@ -645,10 +642,11 @@ class Trainer:
         """
         from latentmotion.video import write_grid
 
-        videos = self.pipeline().generate(4, self.config.data.n_frames, seed=self.config.run.seed)
+        pipeline = self.pipeline()
+        videos = pipeline.generate(4, self.config.data.n_frames, seed=self.config.run.seed)
         self.motion.train()
         if self.board is not None:
-            self.board.video("preview", videos, step=self.step, fps=self.pipeline().fps)
+            self.board.video("preview", videos, step=self.step, fps=pipeline.fps)
         path = self.out_dir / PREVIEW_DIR / f"step-{self.step:07d}.png"
         path.parent.mkdir(exist_ok=True)
         return write_grid(path, videos.cpu())
