@@ -301,6 +301,7 @@ class Trainer:
         # One scaler per optimiser: each network's gradients have their own range, and an overflow
         # in one network's backward skips that update and lowers that scale only.
         self.scalers = {name: torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16) for name in self.optimizers}
+        self.skipped_steps = dict.fromkeys(self.optimizers, 0)  # fp16 steps skipped for overflow since the last log record
         self.rng = stream_generator(config.run.seed, Stream.TRAINING, index=self.dist.rank)
         self.evaluation = None
         if config.evaluation.every and self.dist.is_main:
@@ -537,13 +538,26 @@ class Trainer:
         """One optimiser step of network `name` on `loss`, through its gradient scaler (a no-op but in fp16).
 
         In fp16 the scaler multiplies the loss before the backward pass, unscales the gradients
-        before the step, skips the step when a gradient is inf or NaN, and adapts its scale.
+        before the step, skips the step when a gradient is inf or NaN (counted for the log), and
+        adapts its scale.
         """
         optimizer, scaler = self.optimizers[name], self.scalers[name]
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
-        scaler.update()
+        if scaler.is_enabled():
+            scale = scaler.get_scale()
+            scaler.update()
+            self.skipped_steps[name] += scaler.get_scale() < scale  # the scale falls exactly when the step was skipped
+
+    def _scaler_record(self) -> dict[str, float]:
+        """In fp16, each network's loss scale and its steps skipped since the last record (`fp16/scale_<network>`, `fp16/skipped_<network>`); then counts again from 0."""
+        record = {}
+        for name, scaler in self.scalers.items():
+            if scaler.is_enabled():
+                record |= {f"fp16/scale_{name}": scaler.get_scale(), f"fp16/skipped_{name}": self.skipped_steps[name]}
+            self.skipped_steps[name] = 0
+        return record
 
     def _freeze_discriminators(self, frozen: bool) -> None:
         """Freeze (during generator steps) or unfreeze the trained weights of every network but the motion generator."""
@@ -586,7 +600,7 @@ class Trainer:
                 record.update(self.discriminator_step(real))
                 self.step += 1
                 if self.dist.is_main and (self.step % run.log_every == 0 or self.step == self.total_steps):
-                    self.log({"step": self.step, **record, "seconds": time.perf_counter() - started})
+                    self.log({"step": self.step, **record, **self._scaler_record(), "seconds": time.perf_counter() - started})
                 if run.preview_every and self.step % run.preview_every == 0 and self.dist.is_main:
                     self.write_preview()
                 if self.evaluation is not None and (self.step % self.config.evaluation.every == 0 or self.step == self.total_steps):

@@ -91,6 +91,25 @@ def test_fp16_resumes_with_its_scales(tmp_path, fp16_on_cpu):
     assert resumed.scalers["video_d"].state_dict() == run.scalers["video_d"].state_dict()
 
 
+def test_fp16_logs_each_networks_scale_and_skipped_steps(tmp_path, fp16_on_cpu):
+    run = trainer(tmp_path, {"run.precision": "fp16", "run.steps": 3, "run.log_every": 1})
+    hook = parameters(run, "video_d")[0].register_hook(lambda grad: torch.full_like(grad, math.inf) if run.step < 2 else grad)
+    run.train()
+    hook.remove()
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [record["fp16/skipped_video_d"] for record in records] == [1, 1, 0]  # the two forced overflows, one per record
+    scale = dict.fromkeys(run.scalers, 2.0**16)  # the scalers' initial scale, halved at each skip (no growth within 2,000 steps)
+    for record in records:
+        for name in run.scalers:
+            scale[name] /= 2 ** record[f"fp16/skipped_{name}"]
+            assert record[f"fp16/scale_{name}"] == scale[name], (name, record)
+
+
+def test_fp32_logs_no_scales(tmp_path):
+    trainer(tmp_path, {"run.steps": 1}).train()
+    assert not any(key.startswith("fp16/") for key in json.loads((tmp_path / "log.jsonl").read_text()))
+
+
 def test_a_checkpoint_without_scalers_still_loads(tmp_path):
     trainer(tmp_path, {"run.steps": 1}).train()
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)

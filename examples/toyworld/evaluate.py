@@ -24,7 +24,7 @@ import json
 from latentmotion_toyworld.arguments import OneLineParser
 from latentmotion_toyworld.bundled import MOTION_LAW
 from latentmotion_toyworld.config import VARIANTS, WorldConfig
-from latentmotion_toyworld.evaluate import MIN_VIDEOS, evaluate
+from latentmotion_toyworld.evaluate import MIN_VIDEOS, evaluate, targets
 
 from latentmotion import LatentMotionPipeline
 from latentmotion.errors import LatentMotionError, one_line
@@ -46,15 +46,8 @@ def main() -> None:
         report = evaluate(pipeline, world, n_videos=args.videos, seed=args.seed, untrained_seeds=args.untrained_seeds)
     except LatentMotionError as error:
         parser.exit(2, f"error: {one_line(error)}\n")
-    model, static, walk, real = report["model"], report["static"], report["random_walk"], report["real"]
     report["pipeline"] = args.pipeline
-    report["targets"] = {
-        "motion_distance_below_static": model["motion_distance"] < static["motion_distance"],
-        "motion_distance_below_random_walk": model["motion_distance"] < walk["motion_distance"],
-        "trajectory_distance_below_static": model["trajectory_distance"] < static["trajectory_distance"],
-        "trajectory_distance_below_random_walk": model["trajectory_distance"] < walk["trajectory_distance"],
-        "acd_within_1.5x_real": model["colour_acd"] <= 1.5 * real["colour_acd"],
-    }
+    report["targets"] = targets(report)
     print(json.dumps(report, indent=2))
 
 

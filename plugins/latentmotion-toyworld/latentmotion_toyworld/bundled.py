@@ -12,13 +12,13 @@ PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 BUNDLED_PIPELINES = {"toy": ("shapes", "shapes"), "toy-cross": ("shapes", "glow")}
 """Bundled pipeline names and their (image variant, video variant)."""
 
-MOTION_LAW: dict = {}
+MOTION_LAW: dict = {"headings": 2, "speed_range": (0.01, 0.02)}
 """How the objects of the bundled pipelines' training videos move: options of
-[WorldConfig][latentmotion_toyworld.config.WorldConfig] over its defaults (any direction,
-1-3.2 pixels per frame at 64 px), which the bundled weights were trained on. The recipe's
-training videos, its evaluation and the ablation script all read it, so a new world for the
-bundled pipelines is set here; see "A world where learning shows" in docs/toyworld.md for the
-slow, horizontal motion tried next.
+[WorldConfig][latentmotion_toyworld.config.WorldConfig] over its defaults. Slowly (1-2% of the
+frame's side per frame, 0.6-1.3 pixels at 64 px) and only right or left: a motion an untrained
+motion generator does not mimic (see "A world where learning shows" in docs/toyworld.md). The
+recipe's training videos, its evaluation and the ablation script all read it, so a new world
+for the bundled pipelines is set here.
 """
 
 PIPELINE_FILES = ("config.json", "motion.safetensors", "basis.safetensors")

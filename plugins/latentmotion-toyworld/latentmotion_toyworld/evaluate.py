@@ -391,6 +391,32 @@ def headline(report: dict[str, Any]) -> dict[str, dict[str, float]]:
     return result
 
 
+LEARNED_FIGURES = ("trajectory_distance", "mean_speed", "speed_spread", "persistence", "direction_share")
+"""The figures on which a trained model must beat every untrained seed by a wide margin."""
+
+MAX_EXCESS_RATIO = 0.5
+"""The largest excess ratio on each of `LEARNED_FIGURES` that counts as learned."""
+
+MAX_COLOUR_ACD_RATIO = 1.5
+"""The largest colour ACD, as a multiple of the second real set's, that counts as constant content."""
+
+
+def targets(report: dict[str, Any]) -> dict[str, bool]:
+    """Whether a model learned motion: beats the best untrained seed widely and keeps its content.
+
+    Args:
+        report: An [evaluate][latentmotion_toyworld.evaluate.evaluate] report.
+
+    Returns:
+        `<figure>_excess_ratio` for each of `LEARNED_FIGURES`: its excess ratio is at most
+        `MAX_EXCESS_RATIO` (False when NaN); `colour_acd_ratio`: the model's colour ACD is at
+        most `MAX_COLOUR_ACD_RATIO` times the second real set's.
+    """
+    met = {f"{name}_excess_ratio": report["headline"][name]["excess_ratio"] <= MAX_EXCESS_RATIO for name in LEARNED_FIGURES}
+    met["colour_acd_ratio"] = report["model"]["colour_acd"] <= MAX_COLOUR_ACD_RATIO * report["real"]["colour_acd"]
+    return met
+
+
 def _generate(pipeline: LatentMotionPipeline, n_videos: int, n_frames: int, noise: torch.Tensor, *, seed: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The pipeline's trajectories `[B, T, D]` for `seed` and their videos `[B, T, 3, H, W]` on the CPU."""
     trajectory = pipeline.trajectories(n_videos, n_frames, seed=seed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -23,17 +24,19 @@ from typing import Any
 import torch
 
 from latentmotion.config import TrainConfig
+from latentmotion.errors import ConfigError
 from latentmotion.pipeline import LatentMotionPipeline
 from latentmotion.train import Trainer
 from latentmotion_toyworld.bundled import MOTION_LAW, bundled_pipeline
 from latentmotion_toyworld.config import VARIANTS, WorldConfig
-from latentmotion_toyworld.dataset import write_dataset
+from latentmotion_toyworld.dataset import GROUND_TRUTH_FILE, read_ground_truth, write_dataset
 
 
 def train_config(*, image_variant: str, video_variant: str, data: str, steps: int, seed: int) -> TrainConfig:
     """The training configuration of the bundled toy pipelines: the method's defaults, sized for a CPU.
 
-    Besides smaller networks, clips and batches, it departs from the authors' settings in six ways:
+    Besides smaller networks, clips and batches, it departs from the authors' settings in eight
+    ways; docs/toyworld.md has the runs behind each:
 
     - one generator step per discriminator step instead of five: on a CPU budget the video
       discriminator needs the updates to learn what real motion looks like;
@@ -47,23 +50,23 @@ def train_config(*, image_variant: str, video_variant: str, data: str, steps: in
       (colour ACD about 40 against the real videos' 1.7), and the discriminators did not stop it
       within this budget;
     - step scale lambda 0.35 instead of 0.2 (the authors recommend at most 0.5): a step moves at
-      most `lambda * sigma_k` along direction `k`, and the world's fastest objects move 0.28
-      standard deviations of their position per frame. At 0.5 the models moved objects a quarter
-      too fast and changed their colour more (colour ACD 2.95 against 2.21 for `toy`);
-    - in-domain, a smoothness prior on the steps, weight 10
-      ([smoothness_loss][latentmotion.losses.smoothness_loss]; the paper has none). The world's
-      objects keep their velocity, but the decoder LSTM reads fresh noise at every step and the
-      video discriminator barely sees the jitter that follows: without the prior an object's
-      speed varied by 0.82 pixels per frame within a video, against 0.18 in the world, and with it
-      (weight 5) by 0.47-0.50 in four runs. Cross-domain it slowed the objects (1.24 against 1.98
-      pixels per frame) or moved most of them one way, so `toy-cross` goes without;
-    - in-domain, discriminators that learn four times faster than the motion generator (`optim.d_lr`
-      2e-4, `optim.lr` 5e-5: the two time-scale update rule) and a video discriminator that scores
-      pairs of clips (`video_discriminator.pack` 2: PacGAN). With the prior alone the videos favoured one axis
-      (34% of them moved into one sector of 45 degrees, against 15% of the world's) and the
-      favoured axis drifted during training; with both, 17-23% in three runs, and a per-frame
-      motion distance below the random walk's in all three. They are untried cross-domain, so
-      `toy-cross` keeps the authors' equal rates and single clips.
+      most `lambda * sigma_k` along direction `k`, enough for the default world's fastest
+      objects;
+    - per-step noise of 8 dimensions (`motion.noise_dim`; the authors' is the latent's width, 64
+      here). The decoder LSTM reads fresh noise at every step, and with 64 dimensions of it the
+      objects' speed and heading jittered from frame to frame (persistence and speed spread no
+      better than untrained) while the video discriminator barely saw it;
+    - a smoothness prior on the steps, weight 10
+      ([smoothness_loss][latentmotion.losses.smoothness_loss]; the paper has none), against the
+      same jitter;
+    - discriminators that learn four times faster than the motion generator (`optim.d_lr` 2e-4,
+      `optim.lr` 5e-5: the two time-scale update rule) and a video discriminator that scores
+      pairs of clips (`video_discriminator.pack` 2: PacGAN). With one clip at a time it cannot
+      see that every video moves along the same axis, and the favoured axis drifted in training;
+    - cross-domain, a video discriminator that sees the differences between consecutive frames
+      (`video_discriminator.view` `"differences"`) instead of the frames. A static background
+      cancels, so it judges the motion of the other domain's videos, not their look; on whole
+      frames the cross-domain runs learned almost nothing in 1,500 iterations.
 
     Args:
         image_variant: World variant the image GAN was trained on.
@@ -86,18 +89,49 @@ def train_config(*, image_variant: str, video_variant: str, data: str, steps: in
                 "n_components": 3,
                 "step_scale": 0.35,
                 "hidden_dim": 128,
+                "noise_dim": 8,
                 "init_std": 0.2,
                 "forget_bias": 1.0,
-                "smoothness_weight": 10.0 if in_domain else 0.0,
+                "smoothness_weight": 10.0,
             },
-            "video_discriminator": {"channels": 16, "pack": 2 if in_domain else 1},
+            "video_discriminator": {"channels": 16, "pack": 2, "view": "mode" if in_domain else "differences"},
             "image_discriminator": {"channels": 16},
             "contrastive": {"channels": 8, "proj_dim": 64, "queue_size": 1024, "match_weight": 5.0},
-            "optim": {"lr": 5e-5 if in_domain else 1e-4, "d_lr": 2e-4 if in_domain else 1e-4, "g_steps": 1},
+            "optim": {"lr": 5e-5, "d_lr": 2e-4, "g_steps": 1},
             "data": {"path": data, "n_frames": 8, "time_step": 1, "resolution": 32, "batch_size": 4},
             "run": {"steps": steps, "seed": seed, "checkpoint_every": 250, "log_every": 25, "preview_every": 500},
         }
     )
+
+
+def training_videos(folder: Path, world: WorldConfig, videos: int, *, seed: int) -> Path:
+    """The run's training videos: rendered into `folder`, or the ones a previous start rendered there.
+
+    They live in the run's folder so that a resumed run reads the same videos from the same path.
+
+    Args:
+        folder: Dataset folder inside the run folder.
+        world: World of the videos.
+        videos: Number of videos.
+        seed: Seed of their scenes.
+
+    Returns:
+        The dataset folder.
+
+    Raises:
+        ConfigError: The folder holds videos of another world, number or seed.
+    """
+    if (folder / GROUND_TRUTH_FILE).is_file():
+        found, paths, _ = read_ground_truth(folder)
+        recorded = json.loads((folder / GROUND_TRUTH_FILE).read_text())["seed"]
+        if (found, len(paths), recorded) != (world, videos, seed):
+            raise ConfigError(
+                f"{str(folder)!r} holds {len(paths)} videos of another world or seed than this run's {videos} (seed {seed}); use a new run folder"
+            )
+        return folder
+    if folder.exists():  # a start interrupted while rendering: render again
+        shutil.rmtree(folder)
+    return write_dataset(folder, world, videos, seed=seed)
 
 
 def train_pipeline(
@@ -107,7 +141,7 @@ def train_pipeline(
     videos: int,  # training videos rendered
     steps: int,  # training iterations
     seed: int,  # seed of the run (the videos are drawn with seed + 1)
-    run_dir: str | os.PathLike[str] | None = None,  # keep the run here, resumed if it holds a checkpoint
+    run_dir: str | os.PathLike[str] | None = None,  # keep the run and its videos here, resumed if it holds a checkpoint
     changes: Mapping[str, Any] | None = None,  # dotted options changed from the recipe, e.g. {"motion.residual": False}
 ) -> tuple[LatentMotionPipeline, TrainConfig]:
     """Train a motion generator of the bundled recipe on freshly rendered world videos.
@@ -120,8 +154,8 @@ def train_pipeline(
         videos: Training videos rendered.
         steps: Training iterations.
         seed: Seed of the run; the videos are drawn with `seed + 1`.
-        run_dir: Folder of the run (checkpoint, log, previews), resumed when it holds a checkpoint;
-            default a temporary folder.
+        run_dir: Folder of the run: its videos in `videos/`, the trainer's checkpoint, log and
+            previews in `run/`, resumed when it holds a checkpoint; default a temporary folder.
         changes: Options changed from [train_config][latentmotion_toyworld.reproduce.train_config]
             by dotted name.
 
@@ -129,11 +163,13 @@ def train_pipeline(
         The trained pipeline and the configuration it was trained with.
     """
     with tempfile.TemporaryDirectory() as scratch:
-        data = write_dataset(Path(scratch) / "videos", WorldConfig(variant=video_variant, n_frames=32, **MOTION_LAW), videos, seed=seed + 1)
+        run_dir = Path(run_dir) if run_dir is not None else Path(scratch)
+        world = WorldConfig(variant=video_variant, n_frames=32, **MOTION_LAW)
+        data = training_videos(run_dir / "videos", world, videos, seed=seed + 1)
         config = train_config(image_variant=image_variant, video_variant=video_variant, data=str(data), steps=steps, seed=seed)
         config = config.with_changes(changes or {})
-        run_dir = Path(run_dir) if run_dir is not None else Path(scratch) / "run"
-        pipeline = Trainer(config, run_dir, resume=(run_dir / "checkpoint.pt").is_file()).train()
+        training = run_dir / "run"
+        pipeline = Trainer(config, training, resume=(training / "checkpoint.pt").is_file()).train()
     return pipeline, config
 
 
@@ -150,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--videos", type=int, default=512, help="training videos rendered")
     parser.add_argument("--steps", type=int, default=1500, help="training iterations (one G step and one D step each)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--run-dir", help="keep the run (checkpoint, log, previews) here; default a temporary folder")
+    parser.add_argument("--run-dir", help="keep the run (videos, checkpoint, log, previews) here, resumed if interrupted; default a temporary folder")
     parser.add_argument("--out", help="pipeline folder to write (default: the bundled location)")
     args = parser.parse_args(argv)
 

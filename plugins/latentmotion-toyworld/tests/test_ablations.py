@@ -161,8 +161,23 @@ def test_the_recipe_trains_with_the_changes_on_videos_of_the_motion_law(tmp_path
     )
     assert pipeline == "pipeline" and config is seen["config"]
     assert config.mode == "cross-domain" and config.contrastive.enabled is False and config.run.steps == 9 and config.run.seed == 4
-    assert seen["run_dir"] == tmp_path and seen["resume"] is False
+    assert seen["run_dir"] == tmp_path / "run" and seen["resume"] is False
+    assert Path(config.data.path) == tmp_path / "videos"  # in the run's folder, where a resumed run finds them again
     assert seen["truth"]["config"] == WorldConfig(variant="glow", n_frames=32, **MOTION_LAW).to_dict() and seen["truth"]["seed"] == 5
+
+
+@pytest.mark.usefixtures("registered")  # the toy backend loads through the plugin
+def test_an_interrupted_recipe_run_resumes_on_the_same_videos(tmp_path: Path) -> None:
+    # Small: two videos, a basis from 2,000 samples, a checkpoint after every iteration.
+    changes = {"motion.basis_samples": 2000, "run.checkpoint_every": 1, "run.preview_every": 0, "data.batch_size": 2}
+    reproduce.train_pipeline(image_variant="shapes", video_variant="shapes", videos=2, steps=1, seed=0, run_dir=tmp_path, changes=changes)
+    truth = (tmp_path / "videos" / "ground_truth.json").stat().st_mtime_ns
+    _, config = reproduce.train_pipeline(image_variant="shapes", video_variant="shapes", videos=2, steps=2, seed=0, run_dir=tmp_path, changes=changes)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines() if '"step"' in line]
+    assert steps[-1] == 2 and config.data.path == str(tmp_path / "videos")
+    assert (tmp_path / "videos" / "ground_truth.json").stat().st_mtime_ns == truth  # the videos were not rendered again
+    with pytest.raises(ConfigError, match="another world or seed.*new run folder"):
+        reproduce.train_pipeline(image_variant="shapes", video_variant="shapes", videos=2, steps=3, seed=1, run_dir=tmp_path, changes=changes)
 
 
 @pytest.mark.parametrize(

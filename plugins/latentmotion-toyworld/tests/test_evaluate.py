@@ -10,8 +10,10 @@ import attrs
 import pytest
 import torch
 from latentmotion_toyworld import plugin
+from latentmotion_toyworld.bundled import BUNDLED_PIPELINES, MOTION_LAW
 from latentmotion_toyworld.config import WorldConfig
 from latentmotion_toyworld.evaluate import (
+    LEARNED_FIGURES,
     MIN_VIDEOS,
     RECIPE_INIT,
     MotionInit,
@@ -25,6 +27,7 @@ from latentmotion_toyworld.evaluate import (
     random_walk,
     sliced_wasserstein,
     speed_spread,
+    targets,
     trajectory_samples,
     untrained_motion,
 )
@@ -170,28 +173,37 @@ def test_evaluate_reports_every_set_and_the_real_floor(small_report: dict) -> No
     assert report["real"]["trajectory_distance"] < report["static"]["trajectory_distance"]
 
 
-def test_bundled_toy_beats_both_baselines_and_keeps_its_content() -> None:
-    # The targets on 256 videos, as `examples/toyworld/evaluate.py --videos 256` reports them
-    # (0.310 against the walk's 0.384 when written): a regression test of the bundled weights.
-    pipeline = LatentMotionPipeline.from_pretrained("toy")
-    report = evaluate(pipeline, WorldConfig(n_frames=pipeline.n_frames), n_videos=256, seed=0, untrained_seeds=1)
-    model, walk, static, real = report["model"], report["random_walk"], report["static"], report["real"]
-    assert model["motion_distance"] < 0.9 * walk["motion_distance"]
-    assert model["motion_distance"] < 0.5 * static["motion_distance"]
-    assert model["trajectory_distance"] < 0.8 * walk["trajectory_distance"]
-    assert model["colour_acd"] <= 1.5 * real["colour_acd"]
-    assert model["direction_share"] < 0.25  # no favoured direction (1/8 for the world)
+REGRESSION_VIDEOS = 128
+"""Videos per set of the bundled pipelines' regression test: small enough to run in about half a minute."""
 
 
-def test_bundled_toy_cross_moves_like_the_glow_videos_and_keeps_its_content() -> None:
-    # Cross-domain the walk is within noise of the real floor on the per-frame figure; the
-    # trajectory distance still separates learned motion from it (0.260 against 0.390 at 1,024).
-    pipeline = LatentMotionPipeline.from_pretrained("toy-cross")
-    report = evaluate(pipeline, WorldConfig(n_frames=pipeline.n_frames, variant="glow"), n_videos=256, seed=0, untrained_seeds=1)
-    model, walk, static, real = report["model"], report["random_walk"], report["static"], report["real"]
-    assert model["motion_distance"] < 0.5 * static["motion_distance"]
-    assert model["trajectory_distance"] < 0.8 * walk["trajectory_distance"]
-    assert model["colour_acd"] <= 1.5 * real["colour_acd"]
+@pytest.mark.parametrize("name", sorted(BUNDLED_PIPELINES))
+def test_a_bundled_pipeline_beats_every_untrained_seed_widely_and_keeps_its_content(name: str) -> None:
+    # Issue 17's targets on the bundled weights, in the world they were trained on, so that a
+    # rebundle that stops learning fails: excess ratio at most 0.5 against the best of five
+    # untrained seeds on the trajectory distance and every motion statistic, colour ACD within
+    # 1.5x real. docs/toyworld.md has the figures at 1,024 videos.
+    pipeline = LatentMotionPipeline.from_pretrained(name)
+    world = WorldConfig(n_frames=pipeline.n_frames, variant=BUNDLED_PIPELINES[name][1], **MOTION_LAW)
+    report = evaluate(pipeline, world, n_videos=REGRESSION_VIDEOS, seed=0, untrained_seeds=5)
+    ratios = {figure: round(report["headline"][figure]["excess_ratio"], 2) for figure in LEARNED_FIGURES}
+    assert all(targets(report).values()), (ratios, report["model"]["colour_acd"], report["real"]["colour_acd"])
+
+
+def _report(*, ratio: float, model_acd: float, real_acd: float) -> dict:
+    """A report whose every learned figure has excess ratio `ratio`, with the colour ACDs given."""
+    return {"headline": {figure: {"excess_ratio": ratio} for figure in LEARNED_FIGURES}, "model": {"colour_acd": model_acd}, "real": {"colour_acd": real_acd}}
+
+
+def test_the_targets_are_half_the_untrained_excess_and_one_and_a_half_times_the_real_colour_acd() -> None:
+    assert all(targets(_report(ratio=0.5, model_acd=3.0, real_acd=2.0)).values())
+    missed = targets(_report(ratio=0.51, model_acd=3.01, real_acd=2.0))
+    assert set(missed) == {f"{figure}_excess_ratio" for figure in LEARNED_FIGURES} | {"colour_acd_ratio"}
+    assert not any(missed.values())
+    assert not targets(_report(ratio=math.nan, model_acd=1.0, real_acd=2.0))["persistence_excess_ratio"]  # no comparison, no pass
+    report = _report(ratio=0.1, model_acd=1.0, real_acd=2.0)
+    report["headline"]["direction_share"]["excess_ratio"] = 0.7
+    assert [name for name, met in targets(report).items() if not met] == ["direction_share_excess_ratio"]
 
 
 def test_evaluate_rejects_a_world_the_pipeline_cannot_be_compared_with() -> None:
