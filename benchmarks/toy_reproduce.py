@@ -1,7 +1,7 @@
 """Time of reproducing the bundled `toy` motion generator, projected from two short runs.
 
-A full reproduction (`python -m latentmotion_toyworld.reproduce`, 1,500 iterations) takes about a
-quarter of an hour on 2 CPU cores. This script runs the same command twice with fewer iterations,
+A full reproduction (`python -m latentmotion_toyworld.reproduce`, 3,000 iterations) takes about
+30 CPU minutes. This script runs the same command twice with fewer iterations,
 each as a fresh process writing to a temporary folder (the bundled files are left alone), and
 splits the time into a fixed part (rendering the dataset, fitting the basis, start-up) and a part
 per iteration, from which it projects the full run.
@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from latentmotion_toyworld.reproduce import STEPS
+
 
 def reproduce_minutes(steps: int, *, out: Path) -> dict[str, float]:
     """Run the reproduction for `steps` iterations in a fresh process and return its wall and CPU minutes."""
@@ -30,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", type=int, default=20, help="iterations of the shorter run")
     parser.add_argument("--long", type=int, default=80, help="iterations of the longer run")
-    parser.add_argument("--full", type=int, default=1500, help="iterations of the full reproduction to project")
+    parser.add_argument("--full", type=int, default=STEPS, help="iterations of the full reproduction to project")
     args = parser.parse_args()
     if not 0 < args.short < args.long:
         parser.error(f"need 0 < --short < --long, got {args.short} and {args.long}")

@@ -1,6 +1,6 @@
 """Reproduce the ablation table of docs/toyworld.md: the method with one part removed, several seeds each.
 
-    python examples/toyworld/ablations.py --out ablations                  # everything: about 6 CPU hours
+    python examples/toyworld/ablations.py --out ablations                  # everything: about 13 CPU hours
     python examples/toyworld/ablations.py --out ablations --only no-residual --seeds 1
 
 For every ablation (latentmotion_toyworld.ablations.ABLATIONS) and seed it trains the bundled
@@ -24,7 +24,7 @@ from latentmotion_toyworld.arguments import OneLineParser
 from latentmotion_toyworld.bundled import MOTION_LAW
 from latentmotion_toyworld.config import WorldConfig
 from latentmotion_toyworld.evaluate import MIN_VIDEOS, evaluate
-from latentmotion_toyworld.reproduce import train_pipeline
+from latentmotion_toyworld.reproduce import STEPS, train_pipeline
 
 from latentmotion.errors import LatentMotionError, one_line
 
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="folder of the results (results.jsonl), runs and pipelines")
     parser.add_argument("--only", nargs="*", default=[], help="ablations to run (each with its full method); default all")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds 0, 1, ... per ablation")
-    parser.add_argument("--steps", type=int, default=1500, help="training iterations per run")
+    parser.add_argument("--steps", type=int, default=STEPS, help="training iterations per run (the bundled recipe's)")
     parser.add_argument("--train-videos", type=int, default=512, help="training videos rendered per run")
     parser.add_argument("--videos", type=int, default=1024, help=f"videos per evaluated set, at least {MIN_VIDEOS}")
     parser.add_argument("--untrained-seeds", type=int, default=5, help="untrained motion generators per evaluation")
