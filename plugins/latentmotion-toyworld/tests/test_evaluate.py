@@ -247,10 +247,11 @@ def test_untrained_motion_is_the_recipes_initialisation_of_the_pipelines_generat
         assert torch.equal(weight, fresh_again[name]), name  # one seed, one set of weights
         if name != "encoder.weight_hh":
             assert not torch.equal(weight, trained[name]), name  # none of them trained
-    # The encoder starts from a zero state, so its hidden-to-hidden weights get no gradient: the
-    # bundled `toy`, trained with seed 0, still has the weights that init seed 0 draws.
-    assert torch.equal(fresh["encoder.weight_hh"], trained["encoder.weight_hh"])
-    assert not torch.equal(fresh_other["encoder.weight_hh"], trained["encoder.weight_hh"])
+    # The encoder starts from a zero state, so its hidden-to-hidden weights get (next to) no
+    # gradient: the bundled `toy`, trained with seed 0, still has the weights that init seed 0
+    # draws, to within 2e-6 after 3,000 Adam steps; another seed's differ by about 0.1.
+    assert torch.allclose(fresh["encoder.weight_hh"], trained["encoder.weight_hh"], rtol=0, atol=1e-5)
+    assert not torch.allclose(fresh_other["encoder.weight_hh"], trained["encoder.weight_hh"], rtol=0, atol=1e-2)
     assert not torch.equal(fresh["coefficients.weight"], fresh_other["coefficients.weight"])
     assert fresh["coefficients.weight"].detach().std().item() == pytest.approx(0.2, rel=0.1)
     assert torch.equal(fresh["decoder.bias_ih"].chunk(4)[1], torch.ones(pipeline.motion.config.hidden_dim))
