@@ -6,7 +6,9 @@ tensors of the right shape, so no dataset is needed. Each variant (`run.precisio
 same batch, beside the fp32 eager steps, and reported with its speed-up over them (fp32 eager
 seconds / its seconds: `> 1` is faster) and the peak memory of each step against theirs
 (`memory_ratio`: on a GPU the allocator's peak, on Linux the process's peak resident set, reset
-before each step; the fp32 variant runs without checkpointing unless the config turns it on). Without
+before each step; the fp32 variant runs without checkpointing unless the config turns it on), and
+where a discriminator step's time goes (`d_step_parts`: rendering the fakes, then D_V's loss, its
+gradient penalty and D_I's losses, each forward and backward, and their `share` of the step). Without
 `--variants`, a GPU times every precision it runs, eager and compiled; a CPU times fp32 alone, to
 stay quick: bf16 is emulated on CPUs without AVX512-BF16 or AMX (25 times slower than fp32 on an
 AVX2 machine), fp16 is refused and compiling takes minutes; name them to time them.
@@ -76,17 +78,20 @@ def main() -> None:
         parser.error(f"--variants are PRECISION with +compile and/or +checkpoint, got {args.variants}")
     if "fp32" not in variants:
         variants.insert(0, "fp32")  # the reference of every ratio
-    timings, trainer = {}, None
+    timings, parts, trainer = {}, {}, None
     dataset = RandomClips(config.data.n_frames, config.data.resolution)
     with tempfile.TemporaryDirectory() as out_dir:
         for variant in variants:
             precision, *extras = variant.split("+")
             compiled = "compile" in extras
-            changes = {"run.precision": precision, "run.compile": compiled, "run.gradient_checkpointing": "checkpoint" in extras}
+            checkpointing = "checkpoint" in extras or bool(config.run.gradient_checkpointing)  # not the default's "on from 128 px"
+            changes = {"run.precision": precision, "run.compile": compiled, "run.gradient_checkpointing": checkpointing}
             changed = config.with_changes(changes)
             shared = {"backend": trainer.backend, "basis": trainer.basis} if trainer else {}  # one backend and basis for every variant
             trainer = Trainer(changed, Path(out_dir) / variant, dataset=dataset, progress=False, **shared)
-            timings[variant] = time_steps(trainer, repeats=args.repeats, warmup=3 if compiled else 1)
+            real = random_real(trainer)
+            timings[variant] = time_steps(trainer, real, repeats=args.repeats, warmup=3 if compiled else 1)
+            parts[variant] = discriminator_parts(trainer, real, repeats=args.repeats)
     g_steps = config.optim.g_steps
     for timing in timings.values():
         timing["iteration_s"] = g_steps * timing["g_step_s"] + timing["d_step_s"]
@@ -95,6 +100,7 @@ def main() -> None:
         variant: {key: round(value, 4) for key, value in timing.items()}
         | {"speedup": {key.removesuffix("_s"): round(reference[key] / value, 3) for key, value in timing.items() if key.endswith("_s")}}
         | {"memory_ratio": {key.removesuffix("_peak_mib"): round(value / reference[key], 3) for key, value in timing.items() if key.endswith("_peak_mib")}}
+        | {"d_step_parts": {key: round(value, 4) for key, value in parts[variant].items()} | {"share": d_step_shares(parts[variant], timing["d_step_s"])}}
         for variant, timing in timings.items()
     }
     print(
@@ -120,16 +126,46 @@ def main() -> None:
     )
 
 
-def time_steps(trainer: Trainer, *, repeats: int, warmup: int) -> dict[str, float]:
-    """Median seconds of a generator step and of a discriminator step on one random batch (compiling: warm up past the kernel builds), and each one's peak memory."""
+def random_real(trainer: Trainer) -> torch.Tensor:
+    """A batch of random "real" clips of the trainer's shape, the same for every variant."""
     torch.manual_seed(0)
-    real = torch.rand(trainer.batch, trainer.config.data.n_frames, 3, trainer.d_resolution, trainer.d_resolution, device=trainer.device) * 2 - 1
+    return torch.rand(trainer.batch, trainer.config.data.n_frames, 3, trainer.d_resolution, trainer.d_resolution, device=trainer.device) * 2 - 1
+
+
+def time_steps(trainer: Trainer, real: torch.Tensor, *, repeats: int, warmup: int) -> dict[str, float]:
+    """Median seconds of a generator step and of a discriminator step on one batch (compiling: warm up past the kernel builds), and each one's peak memory."""
     timings = {}
     for name, step in (("g_step", trainer.generator_step), ("d_step", trainer.discriminator_step)):
         reset_peak_memory(trainer.device)
         timings[f"{name}_s"] = median_seconds(lambda step=step: step(real), repeats=repeats, warmup=warmup)
         timings[f"{name}_peak_mib"] = peak_memory_mib(trainer.device)
     return timings
+
+
+def discriminator_parts(trainer: Trainer, real: torch.Tensor, *, repeats: int) -> dict[str, float]:
+    """Median seconds of each part of a discriminator step: rendering the fakes, then each loss's forward and backward pass (D_V's loss, its gradient penalty, D_I's losses); the optimiser steps are the rest."""
+    fake, _ = trainer.fake_clips(grad=False)
+
+    def backward(losses: dict[str, torch.Tensor]) -> None:
+        if losses:  # D_I may be off
+            sum(losses.values()).backward()
+
+    parts = {
+        "render_fakes": lambda: trainer.fake_clips(grad=False),
+        "video_d": lambda: backward(trainer.video_discriminator_loss(real, fake)),
+        "gradient_penalty": lambda: backward(trainer.gradient_penalty(real, fake)),
+        "image_d": lambda: backward(trainer.image_discriminator_losses(real, fake)),
+    }
+    seconds = {f"{name}_s": median_seconds(part, repeats=repeats) for name, part in parts.items()}
+    for network in (trainer.video_d, trainer.image_d):
+        network.zero_grad(set_to_none=True)
+    return seconds
+
+
+def d_step_shares(parts: dict[str, float], d_step_s: float) -> dict[str, float]:
+    """Each part's share of the discriminator step's time, and the rest (optimiser steps, what the parts do not time)."""
+    shares = {key.removesuffix("_s"): round(value / d_step_s, 3) for key, value in parts.items()}
+    return shares | {"rest": round(1 - sum(parts.values()) / d_step_s, 3)}
 
 
 def default_variants(device: torch.device) -> list[str]:

@@ -75,10 +75,11 @@ def _one_of(*choices: str) -> Any:
 CHECKPOINTING_RESOLUTION = 128
 """Backend resolution from which `run.gradient_checkpointing` is on by default.
 
-A config-f StyleGAN2 generator step at 64 px, batch 2 x 16 frames, peaked at 4.0 GB on a CPU
-(issue 21's measurement): about 125 MB a frame, growing with the pixels. At 128 px that is about
-0.5 GB a frame, 32 GB for batch 4 x 16 frames, past a 24 GiB machine; at 64 px, 8 GB fits, and
-recomputing would only cost time."""
+Rendering a frame through a config-f StyleGAN2 with gradients keeps 127 MiB of activations at
+64 px, 216 MiB at 128 px, 499 MiB at 256 px and 2.05 GiB at 1024 px (fp32, measured on a CPU
+with `benchmarks/render_memory.py`). At 128 px a batch of 4 x 16 frames keeps 13.5 GiB, more
+than most GPUs have left beside the discriminators, and the authors' 16 x 16 keeps 54 GiB; at
+64 px 4 x 16 frames keep 8 GiB, which fits, and recomputing would only cost time."""
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 """The values of `run.precision`."""
@@ -290,6 +291,11 @@ class RunOptions:
             on when the backend renders at least
             [CHECKPOINTING_RESOLUTION][latentmotion.config.CHECKPOINTING_RESOLUTION] pixels.
             The frames are the same either way, so it may change when a run resumes.
+        checkpoint_frames: Frames per rendering call with gradient checkpointing; None (the
+            default) for one video's (`data.n_frames`). Fewer keep less alive at once: a config-f
+            StyleGAN2 frame at 1024 px holds about 2 GiB of activations in fp32, so 16 frames
+            alone fill 32 GiB (docs/tutorials/train.md, Memory). The frames are the same, so it
+            may change when a run resumes.
     """
 
     steps: int | None = attrs.field(default=None, validator=_optional_at_least(0))
@@ -303,6 +309,7 @@ class RunOptions:
     precision: str = attrs.field(default="fp32", validator=_one_of(*PRECISIONS))
     compile: bool = False
     gradient_checkpointing: bool | None = None
+    checkpoint_frames: int | None = attrs.field(default=None, validator=_optional_at_least(1))
 
     def __attrs_post_init__(self) -> None:
         if self.steps is not None and self.epochs is not None:

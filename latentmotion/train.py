@@ -75,6 +75,7 @@ RESUMABLE_CHANGES = frozenset(
         "run.device",
         "run.compile",
         "run.gradient_checkpointing",
+        "run.checkpoint_frames",
         "data.num_workers",
     }
 )
@@ -445,8 +446,9 @@ class Trainer:
             noise = self.backend.sample_noise(self.batch, generator=self.rng)
             eps = self.motion.sample_noise(self.batch, n_frames, generator=self.rng)
             out = self._wrapped["motion"](content, n_frames, eps)  # fp32, outside autocast: the LSTMs and the codes they accumulate
-            with self._autocast():  # all B*T frames in one call; checkpointing: one video a call, recomputed in the backward pass
-                frames = self._render(self.backend, out.trajectory, noise, batch_size=n_frames if self.checkpointing else None, checkpoint=self.checkpointing)
+            chunk = (self.config.run.checkpoint_frames or n_frames) if self.checkpointing else None
+            with self._autocast():  # all B*T frames in one call; checkpointing: `chunk` frames a call, recomputed in the backward pass
+                frames = self._render(self.backend, out.trajectory, noise, batch_size=chunk, checkpoint=self.checkpointing)
             clips = resize_clips(frames.float(), self.d_resolution)
         return clips, out
 
@@ -495,32 +497,60 @@ class Trainer:
             The step's losses.
         """
         fake, _ = self.fake_clips(grad=False)
-        video_losses = self._video_discriminator_losses(real, fake) if self.config.video_discriminator.enabled else {}
+        video_losses = self.video_discriminator_loss(real, fake) | self.gradient_penalty(real, fake) if self.config.video_discriminator.enabled else {}
         self._check_finite("video discriminator", video_losses)
         if video_losses:
             self._update("video_d", _total(video_losses))
-        with self._autocast():
-            image_losses = self.mode.discriminator_losses(self._scorers["discriminator"]["image_d"], real, fake, generator=self.rng)
+        image_losses = self.image_discriminator_losses(real, fake)
         self._check_finite("image discriminator", image_losses)
         if image_losses:
             self._update("image_d", _total(image_losses))
             self.mode.after_discriminator_step(self.image_d)
         return {k: v.item() for k, v in (video_losses | image_losses).items()}
 
-    def _video_discriminator_losses(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """D_V's relativistic loss (under autocast) and its gradient penalty (eager, fp32), keyed `d/video` and `d/gp`.
+    def video_discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """D_V's relativistic loss, under autocast, keyed `d/video` (a part of the discriminator step).
+
+        Args:
+            real: `[B, T, 3, d, d]` real clips.
+            fake: `[B, T, 3, d, d]` generated clips.
+
+        Returns:
+            The loss, a scalar.
+        """
+        with self._autocast():
+            real_v, fake_v = self._video_logits(real, fake, video_d=self._scorers["discriminator"]["video_d"])
+            return {"d/video": losses.ralsgan_discriminator_loss(real_v, fake_v)}
+
+    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """D_V's gradient penalty, eager and in fp32, keyed `d/gp` (a part of the discriminator step).
 
         The penalty is `(||grad D|| - 1)^2`, a second-order term on an input gradient: in fp16 that
         gradient can underflow and in bf16 its norm keeps 8 bits, so it is computed in fp32
         whatever `run.precision`, by the eager D_V (a compiled graph has no double backward).
+
+        Args:
+            real: `[B, T, 3, d, d]` real clips.
+            fake: `[B, T, 3, d, d]` generated clips.
+
+        Returns:
+            The penalty, a scalar.
+        """
+        views = self.mode.video_view(real), self.mode.video_view(fake)
+        return {"d/gp": losses.gradient_penalty(self._wrapped["video_d"], *views, weight=self.config.video_discriminator.gp_weight, generator=self.rng)}
+
+    def image_discriminator_losses(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The mode's image discriminator losses, under autocast (a part of the discriminator step; none when D_I is off).
+
+        Args:
+            real: `[B, T, 3, d, d]` real clips.
+            fake: `[B, T, 3, d, d]` generated clips.
+
+        Returns:
+            The losses by log key.
         """
         with self._autocast():
-            real_v, fake_v = self._video_logits(real, fake, video_d=self._scorers["discriminator"]["video_d"])
-            record = {"d/video": losses.ralsgan_discriminator_loss(real_v, fake_v)}
-        views = self.mode.video_view(real), self.mode.video_view(fake)
-        return record | {
-            "d/gp": losses.gradient_penalty(self._wrapped["video_d"], *views, weight=self.config.video_discriminator.gp_weight, generator=self.rng),
-        }
+            return self.mode.discriminator_losses(self._scorers["discriminator"]["image_d"], real, fake, generator=self.rng)
 
     def _check_finite(self, network: str, record: dict[str, torch.Tensor]) -> None:
         """Stop before a non-finite loss reaches the weights; the last checkpoint stays the last good state."""

@@ -326,6 +326,10 @@ def test_gradient_checkpointing_gives_the_same_step_and_recomputes_the_rendering
     assert calls == [frames] * (2 * videos)  # one call a video, each run again in the backward pass
     assert losses == plain_losses
     assert all(torch.equal(a, b) for a, b in zip(plain.motion.parameters(), checkpointed.motion.parameters()))
+    chunked, chunked_losses, chunked_calls = generator_step({"run.gradient_checkpointing": True, "run.checkpoint_frames": 3}, "chunked")
+    assert videos * frames == 8 and chunked_calls == [3, 3, 2, 2, 3, 3]  # 3 frames a call across videos; the backward pass in reverse
+    assert chunked_losses == plain_losses
+    assert all(torch.allclose(a, b, rtol=0, atol=1e-7) for a, b in zip(plain.motion.parameters(), chunked.motion.parameters()))  # gradients summed in another order
     large = Trainer(smoke_config({"backend_options.resolution": 128, "data.resolution": 32}), tmp_path / "large", dataset=MovingSquares(), progress=False)
     assert large.checkpointing  # on by default from CHECKPOINTING_RESOLUTION
 

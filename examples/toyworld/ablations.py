@@ -2,12 +2,14 @@
 
     python examples/toyworld/ablations.py --out ablations                  # everything: about 13 CPU hours
     python examples/toyworld/ablations.py --out ablations --only no-residual --seeds 1
+    python examples/toyworld/ablations.py --out ablations --figure docs/assets/ablations.png  # the docs' figure (matplotlib)
 
 For every ablation (latentmotion_toyworld.ablations.ABLATIONS) and seed it trains the bundled
 recipe with the ablation's changes, evaluates the pipeline against real videos and untrained
 motion generators (latentmotion_toyworld.evaluate), and appends the figures to OUT/results.jsonl.
 A run already in that file is not run again, so an interrupted table resumes where it stopped.
-At the end it prints the summary as JSON and the Markdown table.
+At the end it prints the summary as JSON and the Markdown table, and with `--figure` draws each
+run's excess ratios on the figures the paper's claims are about (needs matplotlib).
 
 Bad input (an unknown ablation, too few videos) prints one line `error: ...` and exits with code 2.
 """
@@ -16,17 +18,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
-from latentmotion_toyworld.ablations import markdown, select, summarise
+from latentmotion_toyworld.ablations import ABLATIONS, markdown, select, summarise
 from latentmotion_toyworld.arguments import OneLineParser
 from latentmotion_toyworld.bundled import MOTION_LAW
 from latentmotion_toyworld.config import WorldConfig
-from latentmotion_toyworld.evaluate import MIN_VIDEOS, evaluate
+from latentmotion_toyworld.evaluate import MAX_EXCESS_RATIO, MIN_VIDEOS, evaluate
 from latentmotion_toyworld.reproduce import STEPS, train_pipeline
 
+from latentmotion.atomic import atomic_path
 from latentmotion.errors import LatentMotionError, one_line
+
+PANELS = {"trajectory_distance": "trajectory distance", "colour_acd": "colour ACD"}
+"""The figures drawn, with their titles: those the paper's claims show on (motion, and content)."""
 
 
 def read_results(path: Path) -> list[dict]:
@@ -42,6 +49,42 @@ def read_results(path: Path) -> list[dict]:
     return records
 
 
+def draw(records: list[dict], path: Path) -> None:
+    """Draw each ablation's excess ratios on `PANELS` into a PNG: a dot per seed, a bar at their mean.
+
+    An excess ratio is 0 at the real-vs-real floor and 1 at the best untrained motion generator of
+    the run's own setting, so in- and cross-domain runs share one axis.
+
+    Args:
+        records: The runs of `results.jsonl`.
+        path: The PNG file to write.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    names = [name for name in ABLATIONS if any(record["ablation"] == name for record in records)]
+    figure, axes = plt.subplots(1, len(PANELS), figsize=(10, 1.5 + 0.45 * len(names)), sharey=True, layout="constrained")
+    for axis, (panel, title) in zip(axes, PANELS.items()):
+        for row, name in enumerate(names):
+            ratios = [record["headline"][panel]["excess_ratio"] for record in records if record["ablation"] == name]
+            colour = "tab:orange" if ABLATIONS[name].cross_domain else "tab:blue"
+            axis.barh(row, statistics.fmean(ratios), color=colour, alpha=0.35)
+            axis.plot(ratios, [row] * len(ratios), "o", color=colour, markersize=4)
+        axis.axvline(0, color="black", linewidth=1, label="real vs real")
+        axis.axvline(1, color="tab:red", linewidth=1, label="best untrained")
+        axis.axvline(MAX_EXCESS_RATIO, color="grey", linestyle="--", linewidth=1, label="target")
+        axis.set_title(title)
+        axis.set_xlabel("excess over real vs real / the untrained's")
+    axes[0].set_yticks(range(len(names)), names)
+    axes[0].invert_yaxis()
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize="small")
+    with atomic_path(path) as temp:
+        figure.savefig(temp, format="png", dpi=120)
+    plt.close(figure)
+
+
 def main() -> None:
     parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder of the results (results.jsonl), runs and pipelines")
@@ -51,6 +94,7 @@ def main() -> None:
     parser.add_argument("--train-videos", type=int, default=512, help="training videos rendered per run")
     parser.add_argument("--videos", type=int, default=1024, help=f"videos per evaluated set, at least {MIN_VIDEOS}")
     parser.add_argument("--untrained-seeds", type=int, default=5, help="untrained motion generators per evaluation")
+    parser.add_argument("--figure", type=Path, help="also draw the runs' excess ratios into this .png (needs matplotlib)")
     args = parser.parse_args()
 
     out = Path(args.out)
@@ -59,6 +103,8 @@ def main() -> None:
         ablations = select(args.only)
         if args.videos < MIN_VIDEOS:
             parser.error(f"--videos must be at least {MIN_VIDEOS}, got {args.videos}")
+        if args.figure is not None and args.figure.suffix != ".png":
+            parser.error(f"--figure must name a .png file, got {args.figure}")
         out.mkdir(parents=True, exist_ok=True)
         done = {(record["ablation"], record["seed"]) for record in read_results(results_file)}
         for ablation in ablations:
@@ -85,11 +131,14 @@ def main() -> None:
                 record |= {"training_cpu_minutes": round(training_minutes, 2), "model": report["model"], "headline": report["headline"]}
                 with results_file.open("a") as file:
                     file.write(json.dumps(record) + "\n")
-    except LatentMotionError as error:
+        records = read_results(results_file)
+        table = summarise(records)
+        print(json.dumps(table, indent=2))
+        print(markdown(table))
+        if args.figure is not None:
+            draw(records, args.figure)
+    except (LatentMotionError, OSError) as error:
         parser.exit(2, f"error: {one_line(error)}\n")
-    table = summarise(read_results(results_file))
-    print(json.dumps(table, indent=2))
-    print(markdown(table))
 
 
 if __name__ == "__main__":

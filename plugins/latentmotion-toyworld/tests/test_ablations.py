@@ -14,6 +14,7 @@ from latentmotion_toyworld.ablations import ABLATIONS, FIGURES, markdown, select
 from latentmotion_toyworld.bundled import MOTION_LAW
 from latentmotion_toyworld.config import WorldConfig
 from latentmotion_toyworld.reproduce import train_config
+from PIL import Image
 
 import latentmotion
 from latentmotion import LatentMotionPipeline
@@ -121,7 +122,9 @@ def test_the_script_runs_each_ablation_and_its_full_method_per_seed_and_resumes(
     script: tuple[ModuleType, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     module, calls = script
-    _main(module, monkeypatch, "--out", str(tmp_path), "--only", "cross-no-contrastive", "--seeds", "2", "--steps", "7", "--videos", "64")
+    figure = tmp_path / "ablations.png"
+    arguments = ("--only", "cross-no-contrastive", "--seeds", "2", "--steps", "7", "--videos", "64", "--figure", str(figure))
+    _main(module, monkeypatch, "--out", str(tmp_path), *arguments)
     assert [(c["video_variant"], c["seed"], c["changes"], c["steps"]) for c in calls] == [
         ("glow", 0, {}, 7),
         ("glow", 1, {}, 7),
@@ -139,6 +142,8 @@ def test_the_script_runs_each_ablation_and_its_full_method_per_seed_and_resumes(
     ]
     out = capsys.readouterr().out
     assert "| cross-no-contrastive | 2 | " in out and out.rstrip().endswith("| yes |")
+    with Image.open(figure) as image:  # a figure of the two rows, 10 x 2.4 inches at 120 dpi
+        assert image.format == "PNG" and image.size == (1200, 288)
     with (tmp_path / "results.jsonl").open("a") as file:
         file.write('{"ablation": "cross-no-con')  # a line torn by a crash
     _main(module, monkeypatch, "--out", str(tmp_path), "--only", "cross-no-contrastive", "--seeds", "3", "--videos", "64")
@@ -182,8 +187,12 @@ def test_an_interrupted_recipe_run_resumes_on_the_same_videos(tmp_path: Path) ->
 
 @pytest.mark.parametrize(
     ("arguments", "fragment"),
-    [(("--only", "sideways"), "unknown ablations"), (("--videos", "10"), "--videos must be at least")],
-    ids=["unknown ablation", "too few videos"],
+    [
+        (("--only", "sideways"), "unknown ablations"),
+        (("--videos", "10"), "--videos must be at least"),
+        (("--figure", "table.pdf"), "--figure must name a .png file"),
+    ],
+    ids=["unknown ablation", "too few videos", "figure not a png"],
 )
 def test_the_script_reports_bad_input_in_one_line(tmp_path: Path, arguments: tuple[str, ...], fragment: str) -> None:
     result = _run_script("--out", str(tmp_path / "out"), *arguments)
