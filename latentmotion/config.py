@@ -294,7 +294,7 @@ class RunOptions:
         checkpoint_frames: Frames per rendering call with gradient checkpointing; None (the
             default) for one video's (`data.n_frames`). Fewer keep less alive at once: a config-f
             StyleGAN2 frame at 1024 px holds about 2 GiB of activations in fp32, so 16 frames
-            alone fill 32 GiB (docs/tutorials/train.md, Memory). The frames are the same, so it
+            alone fill 33 GiB (docs/tutorials/train.md, Memory). The frames are the same, so it
             may change when a run resumes.
     """
 
