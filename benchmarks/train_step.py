@@ -2,7 +2,7 @@
 
 Prints JSON. The config is a TrainConfig JSON/TOML file and/or options; the real clips are random
 tensors of the right shape, so no dataset is needed. Each variant (`run.precision`, `+compile` for
-`run.compile`, `+checkpoint` for `run.gradient_checkpointing`) is timed in the same process on the
+`run.compile`, `+checkpoint` for `run.gradient_checkpointing`, `+reuse` for `optim.reuse_fakes`) is timed in the same process on the
 same batch, beside the fp32 eager steps, and reported with its speed-up over them (fp32 eager
 seconds / its seconds: `> 1` is faster) and the peak memory of each step against theirs
 (`memory_ratio`: on a GPU the allocator's peak, on Linux the process's peak resident set, reset
@@ -74,8 +74,8 @@ def main() -> None:
         }
     )
     variants = args.variants.split(",") if args.variants else default_variants(resolve_device(config.run.device))
-    if any(not set(variant.split("+")[1:]) <= {"compile", "checkpoint"} for variant in variants):
-        parser.error(f"--variants are PRECISION with +compile and/or +checkpoint, got {args.variants}")
+    if any(not set(variant.split("+")[1:]) <= {"compile", "checkpoint", "reuse"} for variant in variants):
+        parser.error(f"--variants are PRECISION with +compile, +checkpoint and/or +reuse, got {args.variants}")
     if "fp32" not in variants:
         variants.insert(0, "fp32")  # the reference of every ratio
     timings, parts, trainer = {}, {}, None
@@ -85,7 +85,7 @@ def main() -> None:
             precision, *extras = variant.split("+")
             compiled = "compile" in extras
             checkpointing = "checkpoint" in extras or bool(config.run.gradient_checkpointing)  # not the default's "on from 128 px"
-            changes = {"run.precision": precision, "run.compile": compiled, "run.gradient_checkpointing": checkpointing}
+            changes = {"run.precision": precision, "run.compile": compiled, "run.gradient_checkpointing": checkpointing, "optim.reuse_fakes": "reuse" in extras}
             changed = config.with_changes(changes)
             shared = {"backend": trainer.backend, "basis": trainer.basis} if trainer else {}  # one backend and basis for every variant
             trainer = Trainer(changed, Path(out_dir) / variant, dataset=dataset, progress=False, **shared)

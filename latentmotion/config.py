@@ -207,12 +207,17 @@ class OptimOptions:
             time-scale update rule of Heusel et al., 2017).
         betas: Adam betas of the motion generator, D_V and the in-domain D_I.
         g_steps: Generator steps per discriminator step.
+        reuse_fakes: The discriminator step trains on the clips of the iteration's last generator
+            step (detached) instead of rendering new ones, as many GAN trainers do. Rendering is
+            most of a discriminator step's time (77% for a config-f StyleGAN2 at 64 px,
+            `benchmarks/train_step.py`). The paper renders new ones (the default).
     """
 
     lr: float = attrs.field(default=1e-4, validator=_positive)
     d_lr: float = attrs.field(default=1e-4, validator=_positive)
     betas: tuple[float, float] = attrs.field(default=(0.5, 0.999), validator=_betas)
     g_steps: int = attrs.field(default=5, validator=_positive)
+    reuse_fakes: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -228,6 +228,8 @@ class Trainer:
             dataset's videos ([RunOptions.iterations][latentmotion.config.RunOptions.iterations]).
         checkpointing: Whether the generator steps render with gradient checkpointing
             (`run.gradient_checkpointing`, or by default from the backend's resolution).
+        last_fakes: With `optim.reuse_fakes`, the last generator step's `[B, T, 3, d, d]` clips,
+            detached, which the discriminator step trains on; None before the first step.
     """
 
     def __init__(
@@ -279,6 +281,7 @@ class Trainer:
         self.backend = (backend or get_backend(config.backend, **config.backend_options)).freeze().to(self.device)
         checkpointing = config.run.gradient_checkpointing
         self.checkpointing = self.backend.resolution >= CHECKPOINTING_RESOLUTION if checkpointing is None else checkpointing
+        self.last_fakes: torch.Tensor | None = None
         self.d_resolution = min(config.data.resolution, self.backend.resolution)
         frames = config.data.n_frames
         check_memory(  # real clips and generated videos, before any activation
@@ -470,6 +473,8 @@ class Trainer:
             The step's losses.
         """
         fake, motion = self.fake_clips(grad=True)
+        if self.config.optim.reuse_fakes:
+            self.last_fakes = fake.detach()
         self._freeze_discriminators(True)
         scorers = self._scorers["generator"]
         record = {}
@@ -488,7 +493,7 @@ class Trainer:
         return {"g/total": total.item(), **{k: v.item() for k, v in record.items()}}
 
     def discriminator_step(self, real: torch.Tensor) -> dict[str, float]:
-        """One update of D_V (`L_V + GP`) and of the mode's D_I on a fresh fake batch.
+        """One update of D_V (`L_V + GP`) and of the mode's D_I on a fresh fake batch (`optim.reuse_fakes`: the last generator step's).
 
         Args:
             real: `[B, T, 3, d, d]` real clips.
@@ -496,7 +501,8 @@ class Trainer:
         Returns:
             The step's losses.
         """
-        fake, _ = self.fake_clips(grad=False)
+        reuse = self.config.optim.reuse_fakes and self.last_fakes is not None
+        fake = self.last_fakes if reuse else self.fake_clips(grad=False)[0]
         video_losses = self.video_discriminator_loss(real, fake) | self.gradient_penalty(real, fake) if self.config.video_discriminator.enabled else {}
         self._check_finite("video discriminator", video_losses)
         if video_losses:

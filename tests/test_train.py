@@ -334,6 +334,25 @@ def test_gradient_checkpointing_gives_the_same_step_and_recomputes_the_rendering
     assert large.checkpointing  # on by default from CHECKPOINTING_RESOLUTION
 
 
+def test_with_reuse_fakes_the_discriminator_trains_on_the_last_generator_steps_clips_and_renders_nothing(tmp_path):
+    def one_iteration(changes, folder):
+        """Train one iteration; return the frames of each rendering call before the D step, the clips D_V got, and the trainer."""
+        trainer = Trainer(smoke_config({"run.steps": 1, **changes}), tmp_path / folder, dataset=MovingSquares(), progress=False)
+        rendered, seen = [], {}
+        synthesize, video_loss = trainer.backend.synthesize, trainer.video_discriminator_loss
+        trainer.backend.synthesize = lambda codes, noise=None: rendered.append(len(codes)) or synthesize(codes, noise=noise)
+        trainer.video_discriminator_loss = lambda real, fake: seen.setdefault("d", (list(rendered), fake)) and video_loss(real, fake)
+        trainer.train()
+        return *seen["d"], trainer
+
+    rendered, fake, trainer = one_iteration({"optim.reuse_fakes": True}, "reuse")
+    frames = trainer.batch * trainer.config.data.n_frames
+    assert rendered == [frames, frames]  # the two generator steps' renderings, none for the discriminator step
+    assert fake is trainer.last_fakes and not fake.requires_grad
+    rendered, fake, trainer = one_iteration({}, "fresh")
+    assert rendered == [frames] * 3 and trainer.last_fakes is None  # the paper: new clips for the discriminator step
+
+
 def test_the_noise_width_is_an_option_that_reaches_the_saved_pipeline(tmp_path):
     trainer = Trainer(smoke_config({"motion.noise_dim": 3}), tmp_path / "run", dataset=MovingSquares(), progress=False)
     assert trainer.motion.config.noise_dim == 3 and trainer.motion.decoder.input_size == 3
