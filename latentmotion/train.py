@@ -562,13 +562,16 @@ class Trainer:
         """Stop before a non-finite loss reaches the weights; the last checkpoint stays the last good state."""
         bad = {name: value.item() for name, value in record.items() if not torch.isfinite(value)}
         if bad:
-            checkpoint = self.out_dir / CHECKPOINT_NAME
-            kept = f"the checkpoint {checkpoint} is intact" if checkpoint.is_file() else "no checkpoint was written yet"
             raise TrainingError(
                 f"the {network} loss became non-finite at iteration {self.step + 1} "
-                f"({', '.join(f'{name}={value}' for name, value in bad.items())}); {kept}. "
+                f"({', '.join(f'{name}={value}' for name, value in bad.items())}); {self._kept()}. "
                 "Lower optim.lr or optim.d_lr, or check the data and the backend's outputs"
             )
+
+    def _kept(self) -> str:
+        """What a failed iteration leaves behind: the last checkpoint, untouched, or none yet."""
+        checkpoint = self.out_dir / CHECKPOINT_NAME
+        return f"the checkpoint {checkpoint} is intact" if checkpoint.is_file() else "no checkpoint was written yet"
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
         """One optimiser step of network `name` on `loss`, through its gradient scaler (a no-op but in fp16).
@@ -631,9 +634,16 @@ class Trainer:
                 except DatasetError:
                     self.save_checkpoint()  # the steps done so far are kept; --resume after fixing the data
                     raise
-                g_records = [self.generator_step(real) for _ in range(self.config.optim.g_steps)]
-                record = {key: sum(r[key] for r in g_records) / len(g_records) for key in g_records[0]}
-                record.update(self.discriminator_step(real))
+                try:
+                    g_records = [self.generator_step(real) for _ in range(self.config.optim.g_steps)]
+                    record = {key: sum(r[key] for r in g_records) / len(g_records) for key in g_records[0]}
+                    record.update(self.discriminator_step(real))
+                except torch.OutOfMemoryError as error:
+                    raise TrainingError(
+                        f"training ran out of memory on {self.device} at iteration {self.step + 1} ({one_line(error)}); {self._kept()}. "
+                        "Render fewer frames at once (run.gradient_checkpointing = true, then a smaller run.checkpoint_frames), "
+                        "lower data.batch_size, or use run.precision = 'bf16' on a GPU that has it"
+                    ) from None
                 self.step += 1
                 if self.dist.is_main and (self.step % run.log_every == 0 or self.step == self.total_steps):
                     self.log({"step": self.step, **record, **self._scaler_record(), "seconds": time.perf_counter() - started})

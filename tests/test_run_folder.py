@@ -106,6 +106,21 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp
     train(tmp_path, 3, resume=True).train()  # and the run goes on from the good state
 
 
+def test_running_out_of_memory_stops_training_with_what_to_change_and_keeps_the_checkpoint(tmp_path):
+    train(tmp_path, 2).train()
+    good = (tmp_path / "checkpoint.pt").read_bytes()
+    trainer = train(tmp_path, 4, resume=True)
+
+    def out_of_memory(real):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB\nGPU 0 has a total capacity of 40 GiB")
+
+    trainer.discriminator_step = out_of_memory
+    with pytest.raises(TrainingError, match=r"ran out of memory on cpu at iteration 3 \(CUDA out of memory\. .*\); the checkpoint .* is intact.*run\.checkpoint_frames") as caught:
+        trainer.train()
+    assert "\n" not in str(caught.value)  # one line for the CLI
+    assert (tmp_path / "checkpoint.pt").read_bytes() == good
+
+
 def test_a_pipeline_with_non_finite_weights_is_refused(tmp_path):
     train(tmp_path, 1).train()
     weights = tmp_path / "pipeline" / "motion.safetensors"
