@@ -10,9 +10,9 @@ measurement), so CPU figures include the allocator's slack.
 From these it estimates the peak of rendering `--batch-size` videos of `--frames` frames in a
 generator step: without gradient checkpointing every frame's activations are alive at once; with
 it (`run.gradient_checkpointing`) one call's are (`--checkpoint-frames`, `run.checkpoint_frames`:
-by default one video's), beside the rendered frames of the whole batch and their gradient. The discriminators' memory comes on top (they run at
-`data.resolution`, the same whatever the generator's resolution: measure it with
-`benchmarks/train_step.py` at a small resolution).
+by default one video's), beside the rendered frames of the whole batch and their gradient. The
+discriminators' memory comes on top (they run at `data.resolution`, the same whatever the
+generator's resolution: measure it with `benchmarks/train_step.py` at a small resolution).
 
     python benchmarks/render_memory.py --resolution 256 1024 --batch-size 16 --frames 16
 """

@@ -2,8 +2,8 @@
 
 Prints JSON. The config is a TrainConfig JSON/TOML file and/or options; the real clips are random
 tensors of the right shape, so no dataset is needed. Each variant (`run.precision`, `+compile` for
-`run.compile`, `+checkpoint` for `run.gradient_checkpointing`, `+reuse` for `optim.reuse_fakes`) is timed in the same process on the
-same batch, beside the fp32 eager steps, and reported with its speed-up over them (fp32 eager
+`run.compile`, `+checkpoint` for `run.gradient_checkpointing`, `+reuse` for `optim.reuse_fakes`) is
+timed in the same process on the same batch, beside the fp32 eager steps, and reported with its speed-up over them (fp32 eager
 seconds / its seconds: `> 1` is faster) and the peak memory of each step against theirs
 (`memory_ratio`: on a GPU the allocator's peak, on Linux the process's peak resident set, reset
 before each step; the fp32 variant runs without checkpointing unless the config turns it on), and
@@ -151,11 +151,12 @@ def discriminator_parts(trainer: Trainer, real: torch.Tensor, *, repeats: int) -
             sum(losses.values()).backward()
 
     parts = {
-        "render_fakes": lambda: trainer.fake_clips(grad=False),
         "video_d": lambda: backward(trainer.video_discriminator_loss(real, fake)),
         "gradient_penalty": lambda: backward(trainer.gradient_penalty(real, fake)),
         "image_d": lambda: backward(trainer.image_discriminator_losses(real, fake)),
     }
+    if not trainer.config.optim.reuse_fakes:  # with it the step renders nothing
+        parts = {"render_fakes": lambda: trainer.fake_clips(grad=False)} | parts
     seconds = {f"{name}_s": median_seconds(part, repeats=repeats) for name, part in parts.items()}
     for network in (trainer.video_d, trainer.image_d):
         network.zero_grad(set_to_none=True)

@@ -501,8 +501,7 @@ class Trainer:
         Returns:
             The step's losses.
         """
-        reuse = self.config.optim.reuse_fakes and self.last_fakes is not None
-        fake = self.last_fakes if reuse else self.fake_clips(grad=False)[0]
+        fake = self.fake_clips(grad=False)[0] if self.last_fakes is None else self.last_fakes  # kept by generator steps with optim.reuse_fakes only
         video_losses = self.video_discriminator_loss(real, fake) | self.gradient_penalty(real, fake) if self.config.video_discriminator.enabled else {}
         self._check_finite("video discriminator", video_losses)
         if video_losses:
