@@ -37,6 +37,7 @@ from einops import rearrange
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from latentmotion import losses
 from latentmotion.atomic import atomic_path
@@ -230,6 +231,9 @@ class Trainer:
             (`run.gradient_checkpointing`, or by default from the backend's resolution).
         last_fakes: With `optim.reuse_fakes`, the last generator step's `[B, T, 3, d, d]` clips,
             detached, which the discriminator step trains on; None before the first step.
+        motion_ema: With `optim.ema_decay`, the moving average of the motion generator's weights
+            (updated after every generator step), which the pipeline, previews and evaluations
+            use; None without.
     """
 
     def __init__(
@@ -297,6 +301,8 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):  # initial weights depend on the seed only
             torch.manual_seed(config.run.seed)
             self.networks = self._build_networks()
+        decay = config.optim.ema_decay
+        self.motion_ema = None if decay is None else AveragedModel(self.motion, multi_avg_fn=get_ema_multi_avg_fn(decay)).requires_grad_(False)
         self.optimizers = {
             "motion": torch.optim.Adam(self.motion.parameters(), lr=config.optim.lr, betas=config.optim.betas),
             "video_d": torch.optim.Adam(self.video_d.parameters(), lr=config.optim.d_lr, betas=config.optim.betas),
@@ -489,6 +495,8 @@ class Trainer:
         total = _total(record)
         self._check_finite("generator", record)
         self._update("motion", total)
+        if self.motion_ema is not None:
+            self.motion_ema.update_parameters(self.motion)
         self._freeze_discriminators(False)
         return {"g/total": total.item(), **{k: v.item() for k, v in record.items()}}
 
@@ -659,7 +667,7 @@ class Trainer:
         return pipeline
 
     def pipeline(self) -> LatentMotionPipeline:
-        """The current motion generator as a pipeline (sharing this trainer's modules).
+        """The current motion generator (with `optim.ema_decay`: its moving average) as a pipeline, sharing this trainer's modules.
 
         Its [card][latentmotion.hub.CardInfo] holds this run's training configuration and
         nothing else: no metrics until an evaluation adds them.
@@ -668,7 +676,8 @@ class Trainer:
             The pipeline.
         """
         card = CardInfo(training=self.config.to_dict())
-        return LatentMotionPipeline(backend=self.backend, basis=self.basis, motion=self.motion, n_frames=self.config.data.n_frames, card=card)
+        motion = self.motion if self.motion_ema is None else self.motion_ema.module
+        return LatentMotionPipeline(backend=self.backend, basis=self.basis, motion=motion, n_frames=self.config.data.n_frames, card=card)
 
     def evaluate(self) -> dict[str, float]:
         """Measure the current pipeline with `[evaluation]`'s figures and log them (main process; nothing without `evaluation.every`).
@@ -716,10 +725,11 @@ class Trainer:
         """Everything needed to continue exactly where training stands.
 
         Returns:
-            The configuration, counters, random state, and every network, optimiser and gradient
-            scaler by name (a scaler's state is empty but in fp16).
+            The configuration, counters, random state, every network, optimiser and gradient
+            scaler by name (a scaler's state is empty but in fp16), and with `optim.ema_decay`
+            the motion generator's moving average.
         """
-        return {
+        state = {
             "format": CHECKPOINT_FORMAT,
             "config": self.config.to_dict(),
             "step": self.step,
@@ -729,6 +739,9 @@ class Trainer:
             "optimizers": {name: optimizer.state_dict() for name, optimizer in self.optimizers.items()},
             "scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()},
         }
+        if self.motion_ema is not None:
+            state["motion_ema"] = self.motion_ema.state_dict()
+        return state
 
     def save_checkpoint(self) -> Path | None:
         """Write `out_dir/checkpoint.pt` atomically from the main process (the old one survives a failed write).
@@ -781,6 +794,8 @@ class Trainer:
                 network.load_state_dict(state["networks"][name])
             for name, optimizer in self.optimizers.items():
                 optimizer.load_state_dict(state["optimizers"][name])
+            if self.motion_ema is not None:
+                self.motion_ema.load_state_dict(state["motion_ema"])
             for name, scaler in self.scalers.items():  # checkpoints written before scalers existed are fp32 runs: no scale to restore
                 scaler.load_state_dict(state.get("scalers", {}).get(name, {}))
             self.rng.set_state(state["rng"])

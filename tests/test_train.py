@@ -353,6 +353,27 @@ def test_with_reuse_fakes_the_discriminator_trains_on_the_last_generator_steps_c
     assert rendered == [frames] * 3 and trainer.last_fakes is None  # the paper: new clips for the discriminator step
 
 
+def test_with_ema_decay_the_pipeline_is_the_moving_average_of_the_motion_weights_and_it_resumes(tmp_path):
+    decay = 0.25
+    config = smoke_config({"run.steps": 2, "optim.g_steps": 1, "optim.ema_decay": decay, "run.checkpoint_every": 1})
+    trainer = Trainer(config, tmp_path / "run", dataset=MovingSquares(), progress=False)
+    after = []  # the motion weights after each generator step
+    step = trainer.generator_step
+    trainer.generator_step = lambda real: (step(real), after.append(motion_state(trainer)))[0]
+    trainer.train()
+    first, second = after
+    saved = LatentMotionPipeline.from_pretrained(tmp_path / "run" / "pipeline").motion.state_dict()
+    for key in first:  # the average starts at the first step's weights
+        assert torch.allclose(saved[key], decay * first[key] + (1 - decay) * second[key], rtol=0, atol=1e-7), key
+    assert any(not torch.equal(saved[key], second[key]) for key in second)  # not the last weights
+    Trainer(config.with_changes({"run.steps": 1}), tmp_path / "resumed", dataset=MovingSquares(), progress=False).train()
+    resumed = Trainer(config, tmp_path / "resumed", dataset=MovingSquares(), resume=True, progress=False)
+    resumed.train()
+    assert all(torch.equal(a, b) for a, b in zip(trainer.motion_ema.state_dict().values(), resumed.motion_ema.state_dict().values()))
+    with pytest.raises(ConfigError, match=r"optim.ema_decay must lie in \[0, 1\)"):
+        smoke_config({"optim.ema_decay": 1.0})
+
+
 def test_the_noise_width_is_an_option_that_reaches_the_saved_pipeline(tmp_path):
     trainer = Trainer(smoke_config({"motion.noise_dim": 3}), tmp_path / "run", dataset=MovingSquares(), progress=False)
     assert trainer.motion.config.noise_dim == 3 and trainer.motion.decoder.input_size == 3
