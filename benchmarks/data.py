@@ -7,11 +7,13 @@ and the clips per second one training iteration consumes: `batch / step_seconds`
 
 Without `--folder`, it writes `--videos` H.264 videos of `--seconds` seconds at 1280x720 first
 (a moving gradient, keyframes every 250 frames as libx264 places them). Pass `--step-seconds` the
-time of one training iteration on your hardware (e.g. from `benchmarks/train_step.py` on a GPU);
-without it, `loader_keeps_up` is left out.
+time of one training iteration on your hardware, or `--train-step` the JSON that
+`benchmarks/train_step.py --json-out` wrote there (its fastest variant's iteration, its batch and
+discriminator resolution); without either, `loader_keeps_up` is left out.
 
     python benchmarks/data.py --workers 0 4 --clips 32
     python benchmarks/data.py --folder videos/ --step-seconds 0.9 --batch 16
+    python benchmarks/data.py --workers 0 4 8 --train-step train_step.json
 """
 
 from __future__ import annotations
@@ -70,8 +72,15 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=32, help="clips timed per measurement")
     parser.add_argument("--resolution", type=int, default=256, help="side of the training frames")
     parser.add_argument("--batch", type=int, default=16, help="clips one training iteration consumes")
-    parser.add_argument("--step-seconds", type=float, help="seconds of one training iteration on the target hardware")
+    timing = parser.add_mutually_exclusive_group()
+    timing.add_argument("--step-seconds", type=float, help="seconds of one training iteration on the target hardware")
+    timing.add_argument("--train-step", type=Path, help="JSON of benchmarks/train_step.py --json-out: sets --step-seconds, --batch and --resolution")
     args = parser.parse_args()
+    consumer = None
+    if args.train_step:
+        step = json.loads(args.train_step.read_text())
+        consumer = min(step["variants"], key=lambda name: step["variants"][name]["iteration_s"])
+        args.step_seconds, args.batch, args.resolution = step["variants"][consumer]["iteration_s"], step["batch_size"], step["d_resolution"]
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as scratch:
@@ -96,6 +105,8 @@ def main() -> None:
     if args.step_seconds:
         needed = args.batch / args.step_seconds
         result |= {"clips_per_s_consumed": round(needed, 2), "loader_keeps_up": {name: value >= needed for name, value in seeking.items()}}
+        if consumer:
+            result |= {"consumed_by": f"train_step {consumer} on {step['device']}: batch {args.batch}, {args.step_seconds:.3f} s an iteration"}
     print(json.dumps(result, indent=2))
 
 

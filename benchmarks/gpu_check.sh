@@ -48,8 +48,9 @@ line train-step "$PYTHON" benchmarks/train_step.py --device cuda --d-resolution 
 line train-step-256 "$PYTHON" benchmarks/train_step.py --device cuda --backend-options '{"resolution": 256, "channels": 128, "dim": 512}' --d-resolution 256 --frames 16 --batch-size 4
 config_f=$(mktemp -d)/config-f-256.safetensors  # a config-f StyleGAN2 with random weights, the 256 px setting
 "$PYTHON" benchmarks/random_stylegan2.py --resolution 256 --out "$config_f" >/dev/null
-line train-step-config-f-256 "$PYTHON" benchmarks/train_step.py --device cuda --backend stylegan2 --backend-options "{\"source\": \"$config_f\"}" --d-resolution 128 --frames 16 --batch-size 4 --variants fp32,bf16,fp32+checkpoint,bf16+compile
+step_json=$(dirname "$config_f")/train-step-config-f-256.json  # what the loader must keep up with (the data line)
+line train-step-config-f-256 "$PYTHON" benchmarks/train_step.py --device cuda --backend stylegan2 --backend-options "{\"source\": \"$config_f\"}" --d-resolution 128 --frames 16 --batch-size 4 --variants fp32,bf16,fp32+checkpoint,bf16+compile --json-out "$step_json"
 line render-memory "$PYTHON" benchmarks/render_memory.py --device cuda --resolution 256 1024 --checkpoint-frames 4
 line fvd-detector "$PYTHON" benchmarks/fvd_detector.py --device cuda --frames 16 --batch 8
 line synthesize "$PYTHON" plugins/latentmotion-stylegan2/benchmarks/synthesize.py --compile
-line data "$PYTHON" benchmarks/data.py --workers 0 4 --clips 32
+line data "$PYTHON" benchmarks/data.py --workers 0 4 8 --clips 32 --videos 8 --train-step "$step_json"

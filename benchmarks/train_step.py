@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variants", help="comma-separated PRECISION[+compile] (default: what the device runs, see above)")
     parser.add_argument("--device", default="auto", help="run.device")
+    parser.add_argument("--json-out", type=Path, help="also write the JSON to this file (for benchmarks/data.py --train-step)")
     args = parser.parse_args()
 
     config = (TrainConfig.from_file(args.config) if args.config else TrainConfig()).with_changes(
@@ -103,27 +104,28 @@ def main() -> None:
         | {"d_step_parts": {key: round(value, 4) for key, value in parts[variant].items()} | {"share": d_step_shares(parts[variant], timing["d_step_s"])}}
         for variant, timing in timings.items()
     }
-    print(
-        json.dumps(
-            {
-                "benchmark": "train_step",
-                "backend": args.backend,
-                "backend_options": config.backend_options,
-                "mode": config.mode,
-                "batch_size": config.data.batch_size,
-                "frames": config.data.n_frames,
-                "render_resolution": trainer.backend.resolution,
-                "d_resolution": trainer.d_resolution,
-                "device": str(trainer.device),
-                "torch": torch.__version__,
-                "torch_threads": torch.get_num_threads(),
-                "g_steps": g_steps,
-                "variants": report,
-                "peak_rss_mib": round(peak_rss_mib(), 1),
-            },
-            indent=2,
-        )
+    text = json.dumps(
+        {
+            "benchmark": "train_step",
+            "backend": args.backend,
+            "backend_options": config.backend_options,
+            "mode": config.mode,
+            "batch_size": config.data.batch_size,
+            "frames": config.data.n_frames,
+            "render_resolution": trainer.backend.resolution,
+            "d_resolution": trainer.d_resolution,
+            "device": str(trainer.device),
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "g_steps": g_steps,
+            "variants": report,
+            "peak_rss_mib": round(peak_rss_mib(), 1),
+        },
+        indent=2,
     )
+    print(text)
+    if args.json_out:
+        args.json_out.write_text(text + "\n")
 
 
 def random_real(trainer: Trainer) -> torch.Tensor:
