@@ -6,8 +6,8 @@ from safetensors.torch import save_file
 from torch.nn import functional as F
 
 from latentmotion.errors import CheckpointError, ConfigError
-from latentmotion.metrics.i3d import sha256_file
 from latentmotion.metrics.lpips import TAP_CHANNELS, TAPS, VGGPerceptualLoss, convert_vgg16_lpips, load_lpips, lpips_distance
+from latentmotion.metrics.weights import sha256_file
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

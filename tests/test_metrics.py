@@ -25,10 +25,11 @@ from latentmotion.metrics import evaluate as evaluate_module
 from latentmotion.metrics.cache import FeatureCache
 from latentmotion.metrics.frechet import FeatureStatistics, frechet_distance, statistics_distance
 from latentmotion.metrics.fvd import preprocess, real_clips, select_real_videos
-from latentmotion.metrics.i3d import I3DConfig, InceptionI3d, convert_torchscript, load_i3d, sha256_file
+from latentmotion.metrics.i3d import I3DConfig, InceptionI3d, convert_torchscript, load_i3d
 from latentmotion.metrics.inception import FIDInception, InceptionConfig, load_inception
 from latentmotion.metrics.lpips import TAP_CHANNELS, VGGPerceptualLoss
 from latentmotion.metrics.protocol import Protocol
+from latentmotion.metrics.weights import sha256_file
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline
 
@@ -355,6 +356,11 @@ def test_fid_network_of_another_architecture_is_refused(network, inception_file,
         load_inception(path)
     with pytest.raises(CheckpointError, match="not FID Inception weights"):
         load_inception(_save(network.state_dict(), tmp_path / "i3d.pt"))
+    truncated = tmp_path / "inception.safetensors"
+    save_file({key: value.contiguous() for key, value in state.items()}, str(truncated))
+    truncated.write_bytes(truncated.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=r"^FID Inception weights '.*inception.safetensors' is corrupt or truncated"):  # named as what they are
+        load_inception(truncated)
 
 
 def _save(state, path):

@@ -3,6 +3,7 @@
 One concept per module: [frechet][latentmotion.metrics.frechet] (the distance and running
 statistics), [i3d][latentmotion.metrics.i3d] (the detector network and its weight files),
 [inception][latentmotion.metrics.inception] (the FID network and its weight files),
+[weights][latentmotion.metrics.weights] (reading those files safely, and their sha256),
 [fvd][latentmotion.metrics.fvd] (clips and their preprocessing), [acd][latentmotion.metrics.acd],
 [lpips][latentmotion.metrics.lpips] (LPIPS on our VGG16 port and its weight files),
 [prediction][latentmotion.metrics.prediction] (video from a single image, scored as prediction),

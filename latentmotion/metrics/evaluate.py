@@ -36,12 +36,13 @@ from latentmotion.metrics.fvd import (
     real_clips,
     select_real_videos,
 )
-from latentmotion.metrics.i3d import LoadedDetector, load_i3d
-from latentmotion.metrics.inception import INCEPTION_SIZE, LoadedInception, load_inception
+from latentmotion.metrics.i3d import InceptionI3d, load_i3d
+from latentmotion.metrics.inception import INCEPTION_SIZE, FIDInception, load_inception
 from latentmotion.metrics.inception import preprocess as inception_preprocess
-from latentmotion.metrics.lpips import LoadedLPIPS, load_lpips
+from latentmotion.metrics.lpips import VGGPerceptualLoss, load_lpips
 from latentmotion.metrics.prediction import PredictionTotals, as_float_clips, mean_after_first, predict
 from latentmotion.metrics.protocol import FVD_CLIPS, STYLEGAN_V_VIDEOS, Figure, Protocol
+from latentmotion.metrics.weights import LoadedNetwork
 from latentmotion.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -71,9 +72,9 @@ def evaluate(
     data: str | os.PathLike[str],
     *,
     metrics: Sequence[str] = ("fvd16",),  # names from METRICS
-    detector: str | os.PathLike[str] | LoadedDetector | None = None,  # I3D weights: file, folder, Hub repo or loaded
-    inception: str | os.PathLike[str] | LoadedInception | None = None,  # FID Inception weights: file, folder, Hub repo or loaded
-    lpips: str | os.PathLike[str] | LoadedLPIPS | None = None,  # VGG16 + LPIPS weights (prediction): file, folder, Hub repo or loaded
+    detector: str | os.PathLike[str] | LoadedNetwork[InceptionI3d] | None = None,  # I3D weights: file, folder, Hub repo or loaded
+    inception: str | os.PathLike[str] | LoadedNetwork[FIDInception] | None = None,  # FID Inception weights: file, folder, Hub repo or loaded
+    lpips: str | os.PathLike[str] | LoadedNetwork[VGGPerceptualLoss] | None = None,  # VGG16 + LPIPS weights (prediction): file, folder, Hub repo or loaded
     n_videos: int = STYLEGAN_V_VIDEOS,  # real and generated videos, one clip each
     seed: int = 0,  # real clip starts and generated videos
     resize_real: bool = False,  # resize real frames of another size instead of refusing them
@@ -138,23 +139,23 @@ def evaluate(
     if n_videos < 2:
         raise ConfigError(f"n_videos must be at least 2 (a covariance needs two), got {n_videos}")
     fvds = [name for name in metrics if name in FVD_CLIPS]
-    loaded: LoadedDetector | None = None
+    loaded: LoadedNetwork[InceptionI3d] | None = None
     if fvds:
         if detector is None:
             raise ConfigError("FVD needs the I3D detector's weights: pass detector= (the CLI's --detector); see docs/evaluation.md")
-        loaded = detector if isinstance(detector, LoadedDetector) else load_i3d(detector)
+        loaded = detector if isinstance(detector, LoadedNetwork) else load_i3d(detector)
     elif "prediction" in metrics and detector is not None:  # the prediction's FVD16
-        loaded = detector if isinstance(detector, LoadedDetector) else load_i3d(detector)
-    fid_network: LoadedInception | None = None
+        loaded = detector if isinstance(detector, LoadedNetwork) else load_i3d(detector)
+    fid_network: LoadedNetwork[FIDInception] | None = None
     if "fid" in metrics:
         if inception is None:
             raise ConfigError("FID needs the Inception network's weights: pass inception= (the CLI's --inception); see docs/evaluation.md")
-        fid_network = inception if isinstance(inception, LoadedInception) else load_inception(inception)
-    lpips_network: LoadedLPIPS | None = None
+        fid_network = inception if isinstance(inception, LoadedNetwork) else load_inception(inception)
+    lpips_network: LoadedNetwork[VGGPerceptualLoss] | None = None
     if lpips is not None:
         if "prediction" not in metrics:
             raise ConfigError("LPIPS weights are used by the prediction metric only: add it to metrics (the CLI's --metric prediction) or leave lpips out")
-        lpips_network = lpips if isinstance(lpips, LoadedLPIPS) else load_lpips(lpips)
+        lpips_network = lpips if isinstance(lpips, LoadedNetwork) else load_lpips(lpips)
     device = torch.device(device) if device is not None else pipeline.device
     resolution = pipeline.backend.resolution
     protocols = {
@@ -262,9 +263,9 @@ def _prediction_figures(
     protocol: Protocol,
     *,
     steps: int,
-    detector: LoadedDetector | None,
+    detector: LoadedNetwork[InceptionI3d] | None,
     detector_size: int,
-    lpips: LoadedLPIPS | None,
+    lpips: LoadedNetwork[VGGPerceptualLoss] | None,
     device: torch.device,
     resize_real: bool,
     progress: bool,

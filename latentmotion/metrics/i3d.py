@@ -25,7 +25,6 @@ is 2 x 7 x 7 otherwise. `I3DConfig.width` scales every layer's channels, for fas
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -38,6 +37,7 @@ from einops import reduce
 from torch import nn
 
 from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.metrics.weights import LoadedNetwork, read_state_dict, sha256_file
 
 KINETICS_CLASSES = 400
 """Classes of the Kinetics-400 detector, the length of its feature vectors."""
@@ -261,39 +261,6 @@ class InceptionI3d(nn.Module):
         return reduce(self.logits(x), "b k t h w -> b k t", "mean")  # h = w = 1 at 224 pixels
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The sha256 of a file, read in chunks.
-
-    Args:
-        path: The file.
-
-    Returns:
-        The hex digest.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@attrs.frozen
-class LoadedDetector:
-    """A detector network with where its weights came from.
-
-    Attributes:
-        network: The network, in eval mode.
-        name: A short name of the detector (the weights file's name).
-        sha256: The sha256 of the weights file.
-        path: The local weights file.
-    """
-
-    network: InceptionI3d
-    name: str
-    sha256: str
-    path: Path
-
-
 STYLEGAN_V_TORCHSCRIPT_SHA256 = "bec6519f66ea534e953026b4ae2c65553c17bf105611c746d904657e5860a5e2"
 """sha256 of StyleGAN-V's `i3d_torchscript.pt` (51,235,320 bytes) as third-party mirrors store it; not
 checked against the original download. [convert_torchscript][latentmotion.metrics.i3d.convert_torchscript]
@@ -303,7 +270,7 @@ WEIGHT_NAMES = ("i3d.safetensors", "rgb_imagenet.pt")
 """File names looked for in a folder or Hub repo given as the detector, in this order."""
 
 
-def load_i3d(source: str | os.PathLike[str], *, filename: str | None = None, revision: str | None = None) -> LoadedDetector:
+def load_i3d(source: str | os.PathLike[str], *, filename: str | None = None, revision: str | None = None) -> LoadedNetwork[InceptionI3d]:
     """Load I3D weights from a local file or folder, or a Hub repo, without running code.
 
     A `.safetensors` file is read as safetensors; any other file as a torch state dict with
@@ -332,58 +299,8 @@ def load_i3d(source: str | os.PathLike[str], *, filename: str | None = None, rev
     elif filename is None and not local.exists():
         filename = WEIGHT_NAMES[0]
     path = fetch(source, filenames=[filename] if filename else [], revision=revision, what="I3D detector weights")[0]
-    state = read_state_dict(path)
-    network = network_from_state_dict(state, what=f"I3D weights {str(path)!r}")
-    return LoadedDetector(network=network, name=path.name, sha256=sha256_file(path), path=path)
-
-
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Read a safetensors file or a torch state dict (`weights_only=True`) into tensors.
-
-    Args:
-        path: The file.
-
-    Returns:
-        The tensors by name.
-
-    Raises:
-        CheckpointError: The file is corrupt, truncated, refused or not a dict of tensors.
-    """
-    from latentmotion.safe_load import load_weights_only
-
     what = f"I3D weights {str(path)!r}"
-    if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(path))
-        except (SafetensorError, OSError, ValueError) as error:
-            raise CheckpointError(f"{what} is corrupt or truncated ({type(error).__name__}: {error})") from None
-    if _is_torchscript(path):
-        raise CheckpointError(
-            f"{what} is a TorchScript program, which evaluation never loads (loading it runs its code): "
-            "convert it once with `latentmotion convert i3d`, then pass the .safetensors it writes"
-        )
-    state = load_weights_only(path, what=what)
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
-        raise CheckpointError(f"{what} is not a state dict (a dict of tensors by name)")
-    return state
-
-
-def _is_torchscript(path: Path) -> bool:
-    """Whether a file is a TorchScript archive: a zip holding serialized code (`code/`) or `constants.pkl`."""
-    import zipfile
-
-    if not zipfile.is_zipfile(path):
-        return False
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return any("/code/" in name or name.endswith("/constants.pkl") for name in archive.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
+    return LoadedNetwork.from_file(network_from_state_dict(read_state_dict(path, what=what), what=what), path)
 
 
 def network_from_state_dict(state: dict[str, torch.Tensor], *, what: str) -> InceptionI3d:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.metrics.weights import LoadedNetwork, read_state_dict
 
 INCEPTION_SIZE = 299
 """Side in pixels of the frames the FID network sees."""
@@ -359,28 +360,11 @@ def preprocess(frames: torch.Tensor, *, size: int = INCEPTION_SIZE) -> torch.Ten
     return pixels * (2 / 255) - 1
 
 
-@attrs.frozen
-class LoadedInception:
-    """An FID network with where its weights came from.
-
-    Attributes:
-        network: The network, in eval mode.
-        name: The weights file's name.
-        sha256: The sha256 of the weights file.
-        path: The local weights file.
-    """
-
-    network: FIDInception
-    name: str
-    sha256: str
-    path: Path
-
-
 INCEPTION_WEIGHT_NAMES = ("inception.safetensors", "pt_inception-2015-12-05-6726825d.pth")
 """File names looked for in a folder or Hub repo given as the FID network, in this order."""
 
 
-def load_inception(source: str | os.PathLike[str], *, filename: str | None = None, revision: str | None = None) -> LoadedInception:
+def load_inception(source: str | os.PathLike[str], *, filename: str | None = None, revision: str | None = None) -> LoadedNetwork[FIDInception]:
     """Load FID Inception weights (pytorch-fid's state dict, or safetensors) without running code.
 
     Args:
@@ -395,7 +379,6 @@ def load_inception(source: str | os.PathLike[str], *, filename: str | None = Non
         CheckpointError: The file is missing, truncated, corrupt, refused, or of another architecture.
     """
     from latentmotion.hub import fetch
-    from latentmotion.metrics.i3d import read_state_dict, sha256_file
 
     local = Path(source).expanduser()
     if filename is None and local.is_dir():
@@ -404,7 +387,7 @@ def load_inception(source: str | os.PathLike[str], *, filename: str | None = Non
         filename = INCEPTION_WEIGHT_NAMES[0]
     path = fetch(source, filenames=[filename] if filename else [], revision=revision, what="FID Inception weights")[0]
     what = f"FID Inception weights {str(path)!r}"
-    state = {key: value for key, value in read_state_dict(path).items() if not key.endswith("num_batches_tracked") and not key.startswith("AuxLogits.")}
+    state = {key: value for key, value in read_state_dict(path, what=what).items() if not key.endswith("num_batches_tracked") and not key.startswith("AuxLogits.")}
     first, fc = state.get("Conv2d_1a_3x3.conv.weight"), state.get("fc.weight")
     if first is None or fc is None or first.ndim != 4 or fc.ndim != 2:
         raise CheckpointError(f"{what} are not FID Inception weights: they lack Conv2d_1a_3x3.conv.weight or fc.weight")
@@ -423,4 +406,4 @@ def load_inception(source: str | os.PathLike[str], *, filename: str | None = Non
             f"{len(wrong)} of another shape (e.g. {example})"
         )
     network.load_state_dict({key: value.float() for key, value in state.items()}, strict=False)
-    return LoadedInception(network=network.eval().requires_grad_(False), name=path.name, sha256=sha256_file(path), path=path)
+    return LoadedNetwork.from_file(network.eval().requires_grad_(False), path)

@@ -20,13 +20,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import attrs
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from latentmotion.atomic import atomic_path
 from latentmotion.errors import CheckpointError, ConfigError
+from latentmotion.metrics.weights import LoadedNetwork
 from latentmotion.safe_load import load_weights_only
 
 VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
@@ -193,24 +193,7 @@ class VGGPerceptualLoss(nn.Module):
         return cls.from_file(weights, max_resolution=max_resolution)
 
 
-@attrs.frozen
-class LoadedLPIPS:
-    """An LPIPS network with where its weights came from.
-
-    Attributes:
-        network: The network, frozen.
-        name: The weights file's name.
-        sha256: The sha256 of the weights file.
-        path: The local weights file.
-    """
-
-    network: VGGPerceptualLoss
-    name: str
-    sha256: str
-    path: Path
-
-
-def load_lpips(source: str | os.PathLike[str], *, filename: str | None = None, revision: str | None = None) -> LoadedLPIPS:
+def load_lpips(source: str | os.PathLike[str], *, filename: str | None = None, revision: str | None = None) -> LoadedNetwork[VGGPerceptualLoss]:
     """Load VGG16 + LPIPS weights (safetensors only) from a local file or folder, or a Hub repo.
 
     The network compares images at their own size (`max_resolution=None`), as LPIPS does.
@@ -228,13 +211,12 @@ def load_lpips(source: str | os.PathLike[str], *, filename: str | None = None, r
         HubError: A Hub repo or file cannot be fetched.
     """
     from latentmotion.hub import fetch
-    from latentmotion.metrics.i3d import sha256_file
 
     local = Path(source).expanduser()
     if filename is None and (local.is_dir() or not local.exists()):
         filename = LPIPS_WEIGHT_NAMES[0]
     path = fetch(source, filenames=[filename] if filename else [], revision=revision, what="VGG16 + LPIPS weights")[0]
-    return LoadedLPIPS(network=VGGPerceptualLoss.from_file(path), name=path.name, sha256=sha256_file(path), path=path)
+    return LoadedNetwork.from_file(VGGPerceptualLoss.from_file(path), path)
 
 
 def convert_vgg16_lpips(vgg16_path: str | os.PathLike[str], destination: str | os.PathLike[str], *, lpips_path: str | os.PathLike[str] | None = None) -> Path:
