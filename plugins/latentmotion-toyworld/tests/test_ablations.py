@@ -38,7 +38,8 @@ def test_each_ablation_removes_its_part_and_nothing_else() -> None:
     assert _config("no-video-discriminator").video_discriminator.enabled is False
     assert _config("no-image-discriminator").image_discriminator.enabled is False
     assert _config("no-mutual-information").motion.mi_weight == 0 < full.motion.mi_weight
-    assert _config("cross-no-contrastive").contrastive.enabled is False
+    no_contrastive = _config("cross-no-contrastive").contrastive
+    assert no_contrastive.weight == 0 < cross.contrastive.weight and no_contrastive.enabled  # L_contr dropped, D_I kept
     for name, ablation in ABLATIONS.items():
         baseline = cross if ablation.cross_domain else full
         changed = {key for key, value in _config(name).to_dict().items() if value != baseline.to_dict()[key]}
@@ -128,8 +129,8 @@ def test_the_script_runs_each_ablation_and_its_full_method_per_seed_and_resumes(
     assert [(c["video_variant"], c["seed"], c["changes"], c["steps"]) for c in calls] == [
         ("glow", 0, {}, 7),
         ("glow", 1, {}, 7),
-        ("glow", 0, {"contrastive.enabled": False}, 7),
-        ("glow", 1, {"contrastive.enabled": False}, 7),
+        ("glow", 0, {"contrastive.weight": 0.0}, 7),
+        ("glow", 1, {"contrastive.weight": 0.0}, 7),
     ]
     assert calls[0]["run_dir"] == tmp_path / "runs" / "cross-full-seed0"
     assert (tmp_path / "pipelines" / "cross-no-contrastive-seed1" / "config.json").is_file()
@@ -147,7 +148,7 @@ def test_the_script_runs_each_ablation_and_its_full_method_per_seed_and_resumes(
     with (tmp_path / "results.jsonl").open("a") as file:
         file.write('{"ablation": "cross-no-con')  # a line torn by a crash
     _main(module, monkeypatch, "--out", str(tmp_path), "--only", "cross-no-contrastive", "--seeds", "3", "--videos", "64")
-    assert [(c["seed"], c["changes"]) for c in calls[4:]] == [(2, {}), (2, {"contrastive.enabled": False})]  # only the new seed
+    assert [(c["seed"], c["changes"]) for c in calls[4:]] == [(2, {}), (2, {"contrastive.weight": 0.0})]  # only the new seed
 
 
 def test_the_recipe_trains_with_the_changes_on_videos_of_the_motion_law(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
