@@ -81,4 +81,4 @@ def test_metric_mathematics_imports_only_errors(leaf):
 
 def test_the_metrics_subpackage_is_one_concept_per_module():
     modules = {path.stem for path in (PACKAGE / "metrics").glob("*.py")} - {"__init__"}
-    assert modules == {"frechet", "i3d", "inception", "fvd", "acd", "lpips", "prediction", "protocol", "cache", "evaluate"}, "describe a new metrics module in docs/architecture.md"
+    assert modules == {"frechet", "i3d", "inception", "weights", "fvd", "acd", "lpips", "prediction", "protocol", "cache", "evaluate"}, "describe a new metrics module in docs/architecture.md"
