@@ -492,6 +492,12 @@ def data(tmp_path_factory):
     return write_frame_videos(tmp_path_factory.mktemp("data") / "videos", n_videos=4, n_frames=17, side=16)
 
 
+def test_evaluate_refuses_a_loaded_network_of_another_kind(pipeline, data, inception_file):
+    fid_network = load_inception(inception_file)
+    with pytest.raises(ConfigError, match=r"detector= needs InceptionI3d weights, got a loaded FIDInception"):
+        evaluate_module.evaluate(pipeline, data, metrics=["fvd16"], detector=fid_network, n_videos=3)
+
+
 def test_evaluate_records_the_protocol_of_every_figure(pipeline, data, safetensors_file, inception_file):
     figures = evaluate_module.evaluate(
         pipeline, data, metrics=["fvd16", "fid", "acd"], detector=safetensors_file, inception=inception_file,

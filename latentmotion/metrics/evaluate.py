@@ -12,10 +12,10 @@ the number and length of the real videos, and the size of their frames.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import torch
@@ -42,7 +42,7 @@ from latentmotion.metrics.inception import preprocess as inception_preprocess
 from latentmotion.metrics.lpips import VGGPerceptualLoss, load_lpips
 from latentmotion.metrics.prediction import PredictionTotals, as_float_clips, mean_after_first, predict
 from latentmotion.metrics.protocol import FVD_CLIPS, STYLEGAN_V_VIDEOS, Figure, Protocol
-from latentmotion.metrics.weights import LoadedNetwork
+from latentmotion.metrics.weights import LoadedNetwork, NetworkT
 from latentmotion.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -143,19 +143,19 @@ def evaluate(
     if fvds:
         if detector is None:
             raise ConfigError("FVD needs the I3D detector's weights: pass detector= (the CLI's --detector); see docs/evaluation.md")
-        loaded = detector if isinstance(detector, LoadedNetwork) else load_i3d(detector)
+        loaded = _loaded(detector, InceptionI3d, load_i3d, what="detector")
     elif "prediction" in metrics and detector is not None:  # the prediction's FVD16
-        loaded = detector if isinstance(detector, LoadedNetwork) else load_i3d(detector)
+        loaded = _loaded(detector, InceptionI3d, load_i3d, what="detector")
     fid_network: LoadedNetwork[FIDInception] | None = None
     if "fid" in metrics:
         if inception is None:
             raise ConfigError("FID needs the Inception network's weights: pass inception= (the CLI's --inception); see docs/evaluation.md")
-        fid_network = inception if isinstance(inception, LoadedNetwork) else load_inception(inception)
+        fid_network = _loaded(inception, FIDInception, load_inception, what="inception")
     lpips_network: LoadedNetwork[VGGPerceptualLoss] | None = None
     if lpips is not None:
         if "prediction" not in metrics:
             raise ConfigError("LPIPS weights are used by the prediction metric only: add it to metrics (the CLI's --metric prediction) or leave lpips out")
-        lpips_network = lpips if isinstance(lpips, LoadedNetwork) else load_lpips(lpips)
+        lpips_network = _loaded(lpips, VGGPerceptualLoss, load_lpips, what="lpips")
     device = torch.device(device) if device is not None else pipeline.device
     resolution = pipeline.backend.resolution
     protocols = {
@@ -255,6 +255,28 @@ def evaluate(
 def _frames_for_inception(clips: torch.Tensor, *, size: int) -> torch.Tensor:
     """Every frame of a batch of clips, as the FID network takes them."""
     return inception_preprocess(rearrange(clips, "b t c h w -> (b t) c h w"), size=size)
+
+
+def _loaded(source: Any, kind: type[NetworkT], load: Callable[[Any], LoadedNetwork[NetworkT]], *, what: str) -> LoadedNetwork[NetworkT]:
+    """A network given loaded, checked to be of `kind`, or loaded from a file, folder or Hub repo.
+
+    Args:
+        source: A [LoadedNetwork][latentmotion.metrics.weights.LoadedNetwork] or what `load` reads.
+        kind: The network class the figure needs.
+        load: The loader of that network's weights.
+        what: The argument's name, for the message.
+
+    Returns:
+        The loaded network.
+
+    Raises:
+        ConfigError: A loaded network of another kind.
+    """
+    if not isinstance(source, LoadedNetwork):
+        return load(source)
+    if not isinstance(source.network, kind):
+        raise ConfigError(f"{what}= needs {kind.__name__} weights, got a loaded {type(source.network).__name__} ({source.name})")
+    return source
 
 
 def _prediction_figures(
