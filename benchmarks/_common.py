@@ -39,6 +39,23 @@ def median_seconds(function: Callable[[], Any], *, repeats: int, warmup: int = 1
     return statistics.median(times)
 
 
+def matmul_tflops(device: Any, *, size: int = 2048, repeats: int = 10) -> float:
+    """This device's float32 matrix-multiply throughput (TFLOP/s), the fastest of `repeats` products: the ceiling of a step made of convolutions."""
+    import torch
+
+    a, b = (torch.randn(size, size, device=device) for _ in range(2))
+
+    def multiply() -> float:
+        started = time.perf_counter()
+        a @ b
+        if getattr(device, "type", device) == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - started
+
+    multiply()  # warm-up
+    return 2 * size**3 / min(multiply() for _ in range(repeats)) / 1e12
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -8,7 +8,11 @@ seconds / its seconds: `> 1` is faster) and the peak memory of each step against
 (`memory_ratio`: on a GPU the allocator's peak, on Linux the process's peak resident set, reset
 before each step; the fp32 variant runs without checkpointing unless the config turns it on), and
 where a discriminator step's time goes (`d_step_parts`: rendering the fakes, then D_V's loss, its
-gradient penalty and D_I's losses, each forward and backward, and their `share` of the step). Without
+gradient penalty and D_I's losses, each forward and backward, and their `share` of the step), and
+how close the fp32 steps come to the device's measured float32 matrix-multiply throughput
+(`roofline`: the generator step's floating-point operations counted by `torch.utils.flop_counter`,
+the TFLOP/s it runs at, that share of the measured peak, and `g_step_floor_s`, the step's time at
+the peak: no fp32 implementation of the same arithmetic is faster on this device). Without
 `--variants`, a GPU times every precision it runs, eager and compiled; a CPU times fp32 alone, to
 stay quick: bf16 is emulated on CPUs without AVX512-BF16 or AMX (25 times slower than fp32 on an
 AVX2 machine), fp16 is refused and compiling takes minutes; name them to time them.
@@ -26,9 +30,10 @@ import tempfile
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import add_backend_arguments, median_seconds, peak_memory_mib, peak_rss_mib, reset_peak_memory
+from _common import add_backend_arguments, matmul_tflops, median_seconds, peak_memory_mib, peak_rss_mib, reset_peak_memory
 
 from latentmotion.devices import resolve_device
 from latentmotion.train import TrainConfig, Trainer
@@ -93,6 +98,8 @@ def main() -> None:
             real = random_real(trainer)
             timings[variant] = time_steps(trainer, real, repeats=args.repeats, warmup=3 if compiled else 1)
             parts[variant] = discriminator_parts(trainer, real, repeats=args.repeats)
+            if variant == "fp32":
+                roofline = step_roofline(trainer, real, timings[variant])
     g_steps = config.optim.g_steps
     for timing in timings.values():
         timing["iteration_s"] = g_steps * timing["g_step_s"] + timing["d_step_s"]
@@ -119,6 +126,7 @@ def main() -> None:
             "torch_threads": torch.get_num_threads(),
             "g_steps": g_steps,
             "variants": report,
+            "roofline": roofline,
             "peak_rss_mib": round(peak_rss_mib(), 1),
         },
         indent=2,
@@ -142,6 +150,25 @@ def time_steps(trainer: Trainer, real: torch.Tensor, *, repeats: int, warmup: in
         timings[f"{name}_s"] = median_seconds(lambda step=step: step(real), repeats=repeats, warmup=warmup)
         timings[f"{name}_peak_mib"] = peak_memory_mib(trainer.device)
     return timings
+
+
+def step_roofline(trainer: Trainer, real: torch.Tensor, timing: dict[str, float]) -> dict[str, float]:
+    """The generator step's TFLOP (one more step, counted), the TFLOP/s its timing gives, their share of the measured matmul peak, and the step's time at that peak.
+
+    The discriminator step is not counted: the counter's module hooks cannot follow the gradient penalty's `autograd.grad`.
+    """
+    peak = matmul_tflops(trainer.device)
+    with FlopCounterMode(display=False) as counter:
+        trainer.generator_step(real)
+    tflop = counter.get_total_flops() / 1e12
+    achieved = tflop / timing["g_step_s"]
+    return {
+        "device_matmul_tflops": round(peak, 4),
+        "g_step_tflop": round(tflop, 4),
+        "g_step_tflops": round(achieved, 4),
+        "g_step_of_peak": round(achieved / peak, 3),
+        "g_step_floor_s": round(tflop / peak, 4),
+    }
 
 
 def discriminator_parts(trainer: Trainer, real: torch.Tensor, *, repeats: int) -> dict[str, float]:
