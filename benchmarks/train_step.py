@@ -10,9 +10,10 @@ before each step; the fp32 variant runs without checkpointing unless the config 
 where a discriminator step's time goes (`d_step_parts`: rendering the fakes, then D_V's loss, its
 gradient penalty and D_I's losses, each forward and backward, and their `share` of the step), and
 how close the fp32 steps come to the device's measured float32 matrix-multiply throughput
-(`roofline`: the generator step's floating-point operations counted by `torch.utils.flop_counter`,
-the TFLOP/s it runs at, that share of the measured peak, and `g_step_floor_s`, the step's time at
-the peak: no fp32 implementation of the same arithmetic is faster on this device). Without
+(`roofline`: the floating-point operations of the generator step and of the discriminator step's
+rendering, counted by `torch.utils.flop_counter`, the TFLOP/s each runs at, that share of the
+measured peak, and `*_floor_s`, its time at the peak: no fp32 implementation of the same
+arithmetic is faster on this device). Without
 `--variants`, a GPU times every precision it runs, eager and compiled; a CPU times fp32 alone, to
 stay quick: bf16 is emulated on CPUs without AVX512-BF16 or AMX (25 times slower than fp32 on an
 AVX2 machine), fp16 is refused and compiling takes minutes; name them to time them.
@@ -99,7 +100,7 @@ def main() -> None:
             timings[variant] = time_steps(trainer, real, repeats=args.repeats, warmup=3 if compiled else 1)
             parts[variant] = discriminator_parts(trainer, real, repeats=args.repeats)
             if variant == "fp32":
-                roofline = step_roofline(trainer, real, timings[variant])
+                roofline = step_roofline(trainer, real, timings[variant] | parts[variant])
     g_steps = config.optim.g_steps
     for timing in timings.values():
         timing["iteration_s"] = g_steps * timing["g_step_s"] + timing["d_step_s"]
@@ -152,23 +153,25 @@ def time_steps(trainer: Trainer, real: torch.Tensor, *, repeats: int, warmup: in
     return timings
 
 
-def step_roofline(trainer: Trainer, real: torch.Tensor, timing: dict[str, float]) -> dict[str, float]:
-    """The generator step's TFLOP (one more step, counted), the TFLOP/s its timing gives, their share of the measured matmul peak, and the step's time at that peak.
+def step_roofline(trainer: Trainer, real: torch.Tensor, seconds: dict[str, float]) -> dict[str, float]:
+    """TFLOP of the generator step and of a discriminator step's rendering (each run once more, counted), the TFLOP/s their timings give, that share of the measured matmul peak, and their time at the peak.
 
-    The discriminator step is not counted: the counter's module hooks cannot follow the gradient penalty's `autograd.grad`.
+    The rest of the discriminator step is not counted: the counter's module hooks cannot follow the gradient penalty's `autograd.grad`.
+
+    Args:
+        trainer: The fp32 eager trainer that was timed.
+        real: `[B, T, 3, H, W]` the batch it was timed on.
+        seconds: Its timings: `g_step_s` and `render_fakes_s`.
     """
     peak = matmul_tflops(trainer.device)
-    with FlopCounterMode(display=False) as counter:
-        trainer.generator_step(real)
-    tflop = counter.get_total_flops() / 1e12
-    achieved = tflop / timing["g_step_s"]
-    return {
-        "device_matmul_tflops": round(peak, 4),
-        "g_step_tflop": round(tflop, 4),
-        "g_step_tflops": round(achieved, 4),
-        "g_step_of_peak": round(achieved / peak, 3),
-        "g_step_floor_s": round(tflop / peak, 4),
-    }
+    report = {"device_matmul_tflops": round(peak, 4)}
+    for name, work in (("g_step", lambda: trainer.generator_step(real)), ("render_fakes", lambda: trainer.fake_clips(grad=False))):
+        with FlopCounterMode(display=False) as counter:
+            work()
+        tflop = counter.get_total_flops() / 1e12
+        achieved = tflop / seconds[f"{name}_s"]
+        report |= {f"{name}_tflop": round(tflop, 4), f"{name}_tflops": round(achieved, 4), f"{name}_of_peak": round(achieved / peak, 3), f"{name}_floor_s": round(tflop / peak, 4)}
+    return report
 
 
 def discriminator_parts(trainer: Trainer, real: torch.Tensor, *, repeats: int) -> dict[str, float]:
