@@ -1,12 +1,16 @@
 """Training data: the real clips the video discriminator learns motion from.
 
 [VideoFolderDataset][latentmotion.data.VideoFolderDataset] finds every video under a folder, in
-either of two forms, which may be mixed:
+any of three forms, which may be mixed:
 
 - a video file (`.mp4`, `.avi`, `.webm`, `.mov`, `.mkv`, `.gif`) anywhere below the root;
 - a folder of frame images (`.png`, `.jpg`, `.jpeg`, `.bmp`, `.webp`): every folder that
   directly holds images is one video, its frames in natural order of their file names
-  (`frame2.png` before `frame10.png`), whatever the names are.
+  (`frame2.png` before `frame10.png`), whatever the names are;
+- an uncompressed tar shard (`.tar`, as webdataset writes them): every video file inside it is
+  one video (other members, such as labels, are ignored). For corpora of many thousands of
+  videos: a few large files instead of many small ones. A clip is read straight from the
+  member's offset in the shard, without unpacking it.
 
 Each item is one clip, as MoCoGAN-HD samples it: `n_frames` frames, `time_step` frames apart,
 from a random start; centre-cropped to a square and resized to `resolution`.
@@ -14,11 +18,14 @@ from a random start; centre-cropped to a square and resized to `resolution`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tarfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import attrs
 import numpy as np
@@ -37,27 +44,52 @@ VIDEO_FILE_SUFFIXES = (".mp4", ".avi", ".webm", ".mov", ".mkv", ".gif")
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 """Suffixes of the frame images a dataset reads (case-insensitive)."""
 
+SHARD_SUFFIXES = (".tar",)
+"""Suffixes of the tar shards a dataset reads (case-insensitive); compressed archives cannot be read from an offset."""
+
 _SUPPORTED = (  # the end of every 'no videos' error
-    f"expected video files ({', '.join(VIDEO_FILE_SUFFIXES)}) or folders of frame images "
-    f"({', '.join(FRAME_SUFFIXES)})"
+    f"expected video files ({', '.join(VIDEO_FILE_SUFFIXES)}), folders of frame images "
+    f"({', '.join(FRAME_SUFFIXES)}) or uncompressed tar shards of video files ({', '.join(SHARD_SUFFIXES)})"
 )
 
 _LISTED = 5  # how many bad videos an error or warning names before summarising the rest
 
 
 @attrs.frozen
-class VideoSource:
-    """One video of a dataset: a video file, or a folder of frame images.
+class ShardMember:
+    """Where a video file lies inside a tar shard.
 
     Attributes:
-        path: The video file, or the folder holding the frames.
+        name: The member's name in the archive.
+        offset: Byte offset of its data in the archive.
+        size: Its size in bytes.
+    """
+
+    name: str
+    offset: int
+    size: int
+
+
+@attrs.frozen
+class VideoSource:
+    """One video of a dataset: a video file, a folder of frame images, or a video file inside a tar shard.
+
+    Attributes:
+        path: The video file, the folder holding the frames, or the shard.
         length: Number of frames.
-        frame_names: File names of the frames inside `path`, in play order; empty for a video file.
+        frame_names: File names of the frames inside `path`, in play order; empty otherwise.
+        member: Where the video lies in the shard `path`; None otherwise.
     """
 
     path: Path
     length: int
     frame_names: tuple[str, ...] = ()
+    member: ShardMember | None = None
+
+    @property
+    def name(self) -> Path:
+        """What messages call the video: its path, or the shard's path joined with the member's name."""
+        return self.path if self.member is None else self.path / self.member.name
 
 
 class VideoFolderDataset(Dataset):
@@ -126,7 +158,7 @@ class VideoFolderDataset(Dataset):
         self.videos = [source for source in found if source.length >= self.clip_span]
         too_short = f"frames, fewer than the {self.clip_span} of a clip (n_frames={n_frames}, time_step={time_step})"
         self.skipped += [
-            (source.path, f"{source.length} {too_short}") for source in found if source.length < self.clip_span
+            (source.name, f"{source.length} {too_short}") for source in found if source.length < self.clip_span
         ]
         if not self.skipped:
             return
@@ -162,11 +194,7 @@ class VideoFolderDataset(Dataset):
         source = self.videos[index]
         start = int(torch.randint(source.length - self.clip_span + 1, ()).item())
         indices = list(range(start, start + self.clip_span, self.time_step))
-        if source.frame_names:
-            pixels = _read_frame_images([source.path / source.frame_names[i] for i in indices])
-        else:
-            pixels = read_video(source.path, indices=indices)
-        return crop_and_resize(pixels, resolution=self.resolution)
+        return crop_and_resize(read_frames(source, indices), resolution=self.resolution)
 
 
 def find_videos(root: str | os.PathLike[str]) -> tuple[list[VideoSource], list[tuple[Path, str]]]:
@@ -197,7 +225,10 @@ def read_frames(source: VideoSource, indices: list[int]) -> torch.Tensor:
     """
     if source.frame_names:
         return _read_frame_images([source.path / source.frame_names[i] for i in indices])
-    return read_video(source.path, indices=indices)
+    if source.member is None:
+        return read_video(source.path, indices=indices)
+    with _open_member(source.path, source.member) as file:
+        return read_video(source.name, indices=indices, file=file)
 
 
 def natural_sort_key(name: str) -> tuple[list[str | int], str]:
@@ -224,13 +255,47 @@ def _find_videos(root: Path) -> tuple[list[VideoSource], list[tuple[Path, str]]]
         if frame_names:
             found.append(VideoSource(Path(folder), len(frame_names), frame_names))
         for name in files:
+            path = Path(folder) / name
             if name.lower().endswith(VIDEO_FILE_SUFFIXES):
-                path = Path(folder) / name
                 try:
                     found.append(VideoSource(path, count_frames(path)))
                 except DatasetError as error:
                     unreadable.append((path, str(error).removeprefix(f"{str(path)!r} ")))
+            elif name.lower().endswith(SHARD_SUFFIXES):
+                in_shard, unreadable_in_shard = _find_in_shard(path)
+                found += in_shard
+                unreadable += unreadable_in_shard
     return found, unreadable
+
+
+def _find_in_shard(shard: Path) -> tuple[list[VideoSource], list[tuple[Path, str]]]:
+    """The video files inside an uncompressed tar shard, in natural order of their names; and the unreadable ones (or the shard)."""
+    found: list[VideoSource] = []
+    unreadable: list[tuple[Path, str]] = []
+    try:
+        with tarfile.open(shard, "r:") as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(VIDEO_FILE_SUFFIXES) and not Path(m.name).name.startswith(".")]
+            for info in sorted(members, key=lambda info: natural_sort_key(info.name)):
+                source = VideoSource(shard, 0, member=ShardMember(info.name, info.offset_data, info.size))
+                try:
+                    found.append(attrs.evolve(source, length=count_frames(source.name, file=tar.extractfile(info))))
+                except DatasetError as error:
+                    unreadable.append((source.name, str(error).removeprefix(f"{str(source.name)!r} ")))
+    except (tarfile.TarError, OSError) as error:
+        unreadable.append((shard, f"cannot be read as an uncompressed tar shard ({error})"))
+    return found, unreadable
+
+
+@contextlib.contextmanager
+def _open_member(shard: Path, member: ShardMember) -> Iterator[BinaryIO]:
+    """The bytes of one video inside a shard, read from its offset (the archive is not scanned again)."""
+    info = tarfile.TarInfo(member.name)
+    info.offset_data, info.size = member.offset, member.size
+    try:
+        with tarfile.open(shard, "r:") as tar, tar.extractfile(info) as file:
+            yield file
+    except (tarfile.TarError, OSError) as error:
+        raise DatasetError(f"{str(shard / member.name)!r} cannot be read from its shard ({error})") from error
 
 
 def _list(bad: list[tuple[Path, str]]) -> str:

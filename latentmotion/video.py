@@ -21,7 +21,7 @@ import types
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
@@ -326,7 +326,7 @@ def write_grid(path: str | os.PathLike[str], videos: torch.Tensor, *, padding: i
     return path
 
 
-def read_video(path: str | os.PathLike[str], *, indices: Sequence[int] | None = None) -> torch.Tensor:
+def read_video(path: str | os.PathLike[str], *, indices: Sequence[int] | None = None, file: BinaryIO | None = None) -> torch.Tensor:
     """Decode the frames of a video file (mp4, avi, webm, mov, mkv, gif, ...) as RGB pixels.
 
     Only the first video stream is read. With `indices`, decoding starts at the keyframe before
@@ -339,6 +339,8 @@ def read_video(path: str | os.PathLike[str], *, indices: Sequence[int] | None = 
         path: Video file in any container and codec PyAV decodes.
         indices: Frame numbers to return, counted from 0, in the order given (repeats allowed);
             `None` returns every frame.
+        file: The video's bytes, already open and seekable (a member of a tar shard); `path`
+            then only names it in errors.
 
     Returns:
         `[T, 3, H, W]` `uint8` RGB frames, `T = len(indices)` or the length of the video.
@@ -353,7 +355,7 @@ def read_video(path: str | os.PathLike[str], *, indices: Sequence[int] | None = 
         raise ConfigError(f"frame indices must be a non-empty list of numbers >= 0, got {list(indices)}")
     wanted = None if indices is None else set(indices)
     last = None if indices is None else max(indices)
-    with _open_for_reading(path) as (container, stream):
+    with _open_for_reading(path, file) as (container, stream):
         decoded = None
         if indices is not None and min(indices) > 0:
             decoded = _decode_after_seek(container, stream, wanted, last)
@@ -407,7 +409,7 @@ def _decode_after_seek(
     return _decode(itertools.chain([head], decoded), wanted, last, index_of=index_of)
 
 
-def count_frames(path: str | os.PathLike[str]) -> int:
+def count_frames(path: str | os.PathLike[str], *, file: BinaryIO | None = None) -> int:
     """Number of frames in the first video stream of a file.
 
     Uses the frame count the container declares (mp4, mov); where there is none (webm, gif,
@@ -415,6 +417,7 @@ def count_frames(path: str | os.PathLike[str]) -> int:
 
     Args:
         path: Video file in any container and codec PyAV decodes.
+        file: The video's bytes, already open and seekable; `path` then only names it in errors.
 
     Returns:
         The number of frames, `>= 0`.
@@ -423,7 +426,7 @@ def count_frames(path: str | os.PathLike[str]) -> int:
         DatasetError: The file is missing, unreadable, or has no video stream.
     """
     path = Path(path)
-    with _open_for_reading(path) as (container, stream):
+    with _open_for_reading(path, file) as (container, stream):
         if stream.frames > 0:
             return stream.frames
         return sum(1 for _ in container.decode(stream))
@@ -455,16 +458,16 @@ def _check_videos(videos: torch.Tensor, *, batched: bool) -> None:
 
 
 @contextlib.contextmanager
-def _open_for_reading(path: Path) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
-    """Open a file with PyAV and yield it with its first video stream; errors become DatasetError."""
+def _open_for_reading(path: Path, file: BinaryIO | None) -> Iterator[tuple[av.container.InputContainer, av.VideoStream]]:
+    """Open a file (or the open `file` that `path` names) with PyAV and yield it with its first video stream; errors become DatasetError."""
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path) if file is None else file) as container:
             if not container.streams.video:
                 raise DatasetError(f"{str(path)!r} has no video stream")
             yield container, container.streams.video[0]
     except (av.FFmpegError, OSError) as error:
         detail = getattr(error, "strerror", None) or error
-        reason = "does not exist" if not path.exists() else f"cannot be read as a video: {detail}"
+        reason = "does not exist" if file is None and not path.exists() else f"cannot be read as a video: {detail}"
         raise DatasetError(f"{str(path)!r} {reason}") from error
 
 

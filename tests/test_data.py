@@ -1,5 +1,8 @@
 """Tests of latentmotion.data.VideoFolderDataset on folders built procedurally in tmp_path."""
 
+import gzip
+import io
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -259,3 +262,57 @@ def test_dataset_batches_in_a_dataloader(tmp_path: Path) -> None:
     for batch in batches:  # each video has 6 frames and a clip spans 5: starts 0 or 1
         for clip in batch:
             assert [round(level / 40) for level in levels_of(clip)] in ([0, 2, 4], [1, 3, 5])
+
+
+def write_shard(shard: Path, files: list[Path]) -> Path:
+    """An uncompressed tar of `files` under their names, with a label beside each (as webdataset groups a sample's files)."""
+    with tarfile.open(shard, "w") as tar:
+        for file in files:
+            tar.add(file, arcname=file.name)
+            label = tarfile.TarInfo(f"{file.stem}.cls")
+            label.size = 1
+            tar.addfile(label, io.BytesIO(b"0"))
+    return shard
+
+
+def test_videos_inside_tar_shards_are_read_from_their_offset_like_the_files(tmp_path: Path) -> None:
+    loose, shards = tmp_path / "loose", tmp_path / "shards"
+    loose.mkdir(), shards.mkdir()
+    files = [write_video(loose / f"clip{i}.mp4", grey_video([6 * t + i for t in range(40)])) for i in range(3)]
+    write_shard(shards / "part-0.tar", files[:2])
+    write_shard(shards / "part-1.tar", files[2:])
+
+    from_files = VideoFolderDataset(loose, n_frames=5, time_step=2, resolution=8)
+    from_shards = VideoFolderDataset(shards, n_frames=5, time_step=2, resolution=8)
+
+    assert [str(source.name.relative_to(shards)) for source in from_shards.videos] == ["part-0.tar/clip0.mp4", "part-0.tar/clip1.mp4", "part-1.tar/clip2.mp4"]
+    assert [source.length for source in from_shards.videos] == [source.length for source in from_files.videos] == [40, 40, 40]
+    for index in range(3):  # the same bytes, so the same clip under the same seed
+        torch.manual_seed(index)
+        expected = from_files[index]
+        torch.manual_seed(index)
+        assert torch.equal(from_shards[index], expected)
+    loader = DataLoader(from_shards, batch_size=3, num_workers=1)  # the dataset goes to a worker process
+    assert tuple(next(iter(loader)).shape) == (3, 5, 3, 8, 8)
+
+
+def test_bad_members_and_bad_shards_are_named_and_skipped(tmp_path: Path) -> None:
+    good = write_video(tmp_path / "good.mp4", grey_video(list(range(10))))
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"this is not a video" * 100)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_shard(shards / "part-0.tar", [good, corrupt])
+    (shards / "part-1.tar").write_bytes(b"not a tar" * 100)
+    with gzip.open(shards / "part-2.tar", "wb") as file:  # compressed: cannot be read from an offset
+        file.write((shards / "part-0.tar").read_bytes())
+
+    with pytest.warns(UserWarning, match="3 of 4 videos"):
+        dataset = VideoFolderDataset(shards, n_frames=4, time_step=2)
+
+    assert [str(source.name.relative_to(shards)) for source in dataset.videos] == ["part-0.tar/good.mp4"]
+    reasons = {str(path.relative_to(shards)): reason for path, reason in dataset.skipped}
+    assert set(reasons) == {"part-0.tar/corrupt.mp4", "part-1.tar", "part-2.tar"}
+    assert "cannot be read as a video" in reasons["part-0.tar/corrupt.mp4"]
+    assert reasons["part-1.tar"].startswith("cannot be read as an uncompressed tar shard")
+    assert reasons["part-2.tar"].startswith("cannot be read as an uncompressed tar shard")

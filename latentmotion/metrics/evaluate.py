@@ -211,8 +211,8 @@ def evaluate(
     if not resize_real:
         checked = set()
         for name, videos in real_videos.items():
-            check_frame_sizes([source for source in videos if source.path not in checked], protocols[name])
-            checked |= {source.path for source in videos}
+            check_frame_sizes([source for source in videos if source not in checked], protocols[name])
+            checked |= set(videos)
 
     figures: dict[str, Figure] = {}
     for name in metrics:

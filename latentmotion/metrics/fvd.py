@@ -171,7 +171,7 @@ def check_frame_sizes(videos: list[VideoSource], protocol: Protocol) -> None:
 def _check_size(source: VideoSource, pixels: torch.Tensor, protocol: Protocol) -> None:
     if pixels.shape[-2:] != (protocol.resolution, protocol.resolution):
         raise DatasetError(
-            f"real video {str(source.path)!r} has {pixels.shape[-1]}x{pixels.shape[-2]} frames, but the generated ones are "
+            f"real video {str(source.name)!r} has {pixels.shape[-1]}x{pixels.shape[-2]} frames, but the generated ones are "
             f"{protocol.resolution}x{protocol.resolution}: resize the data to the generator's resolution, or pass --resize-real"
         )
 
