@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", type=int, default=20, help="iterations of the shorter run")
     parser.add_argument("--long", type=int, default=80, help="iterations of the longer run")
-    parser.add_argument("--full", type=int, default=STEPS, help="iterations of the full reproduction to project")
+    parser.add_argument("--full", type=int, default=STEPS["in-domain"], help="iterations of the full reproduction to project")
     args = parser.parse_args()
     if not 0 < args.short < args.long:
         parser.error(f"need 0 < --short < --long, got {args.short} and {args.long}")

@@ -21,6 +21,7 @@ from latentmotion import LatentMotionPipeline
 from latentmotion.basis import PCABasis
 from latentmotion.errors import ConfigError
 from latentmotion.motion import MotionConfig, MotionGenerator
+from latentmotion.train import TrainConfig
 
 SCRIPT = Path(__file__).parents[3] / "examples" / "toyworld" / "ablations.py"
 
@@ -103,7 +104,8 @@ def script(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, list]:
         backend = latentmotion.get_backend("tiny", resolution=16, dim=8)
         basis = PCABasis.fit(backend, n_samples=200, batch_size=200)
         motion = MotionGenerator(MotionConfig(latent_dim=8, n_components=4, hidden_dim=16), basis=basis.scaled(4))
-        return LatentMotionPipeline(backend=backend, basis=basis, motion=motion, n_frames=4), None
+        config = train_config(image_variant="shapes", video_variant=options["video_variant"], data="videos", steps=options["steps"], seed=options["seed"])
+        return LatentMotionPipeline(backend=backend, basis=basis, motion=motion, n_frames=4), config.with_changes(options["changes"])
 
     def evaluate(pipeline, world, *, n_videos, seed, untrained_seeds):
         figure = 1.0 + calls[-1]["seed"] / 10 + (1.0 if calls[-1]["changes"] else 0.0)  # an ablation scores 1 worse
@@ -141,6 +143,8 @@ def test_the_script_runs_each_ablation_and_its_full_method_per_seed_and_resumes(
         ("cross-no-contrastive", 0, 2.0),
         ("cross-no-contrastive", 1, 2.1),
     ]
+    trained = [TrainConfig.from_dict(r["training_config"]) for r in records]  # each record names its recipe
+    assert [(c.run.steps, c.run.seed, c.contrastive.weight > 0) for c in trained] == [(7, 0, True), (7, 1, True), (7, 0, False), (7, 1, False)]
     out = capsys.readouterr().out
     assert "| cross-no-contrastive | 2 | " in out and out.rstrip().endswith("| yes |")
     with Image.open(figure) as image:  # a figure of the two rows, 10 x 2.4 inches at 120 dpi
@@ -149,6 +153,9 @@ def test_the_script_runs_each_ablation_and_its_full_method_per_seed_and_resumes(
         file.write('{"ablation": "cross-no-con')  # a line torn by a crash
     _main(module, monkeypatch, "--out", str(tmp_path), "--only", "cross-no-contrastive", "--seeds", "3", "--videos", "64")
     assert [(c["seed"], c["changes"]) for c in calls[4:]] == [(2, {}), (2, {"contrastive.weight": 0.0})]  # only the new seed
+    records = module.read_results(tmp_path / "results.jsonl")
+    assert [(r["ablation"], r["seed"]) for r in records[4:]] == [("cross-full", 2), ("cross-no-contrastive", 2)]  # none lost to the torn line
+    assert {r["training_config"]["run"]["steps"] for r in records[4:]} == {reproduce.STEPS["cross-domain"]}  # without --steps, the recipe's
 
 
 def test_the_recipe_trains_with_the_changes_on_videos_of_the_motion_law(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

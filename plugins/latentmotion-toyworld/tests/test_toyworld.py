@@ -467,10 +467,10 @@ def test_the_reproduction_recipe_builds_the_bundled_pipelines_networks(name: str
     assert (config.motion.noise_dim or motion["latent_dim"]) == motion["noise_dim"]  # None: the latent's width
     # The bundled weights were trained with this recipe, for its number of iterations, seed 0.
     from huggingface_hub import ModelCard
-    from latentmotion_toyworld.reproduce import STEPS, training_data
+    from latentmotion_toyworld.reproduce import training_data
 
     training = ModelCard.load(bundled_pipeline(name) / "README.md").data.training_config
-    recipe = train_config(image_variant=image_variant, video_variant=video_variant, data=training["data"]["path"], steps=STEPS, seed=0)
+    recipe = train_config(image_variant=image_variant, video_variant=video_variant, data=training["data"]["path"], seed=0)
     assert TrainConfig.from_dict(training) == recipe  # options added since are at their defaults
     assert training["data"]["path"] == training_data(video_variant=video_variant, videos=512)  # videos of the bundled motion law
     assert config.data.n_frames == bundled["n_frames"]
