@@ -260,7 +260,7 @@ def _find_videos(root: Path) -> tuple[list[VideoSource], list[tuple[Path, str]]]
                 try:
                     found.append(VideoSource(path, count_frames(path)))
                 except DatasetError as error:
-                    unreadable.append((path, str(error).removeprefix(f"{str(path)!r} ")))
+                    unreadable.append((path, _reason(error, path)))
             elif name.lower().endswith(SHARD_SUFFIXES):
                 in_shard, unreadable_in_shard = _find_in_shard(path)
                 found += in_shard
@@ -276,11 +276,13 @@ def _find_in_shard(shard: Path) -> tuple[list[VideoSource], list[tuple[Path, str
         with tarfile.open(shard, "r:") as tar:
             members = [m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(VIDEO_FILE_SUFFIXES) and not Path(m.name).name.startswith(".")]
             for info in sorted(members, key=lambda info: natural_sort_key(info.name)):
-                source = VideoSource(shard, 0, member=ShardMember(info.name, info.offset_data, info.size))
+                name = shard / info.name
                 try:
-                    found.append(attrs.evolve(source, length=count_frames(source.name, file=tar.extractfile(info))))
+                    length = count_frames(name, file=tar.extractfile(info))
                 except DatasetError as error:
-                    unreadable.append((source.name, str(error).removeprefix(f"{str(source.name)!r} ")))
+                    unreadable.append((name, _reason(error, name)))
+                    continue
+                found.append(VideoSource(shard, length, member=ShardMember(info.name, info.offset_data, info.size)))
     except (tarfile.TarError, OSError) as error:
         unreadable.append((shard, f"cannot be read as an uncompressed tar shard ({error})"))
     return found, unreadable
@@ -296,6 +298,11 @@ def _open_member(shard: Path, member: ShardMember) -> Iterator[BinaryIO]:
             yield file
     except (tarfile.TarError, OSError) as error:
         raise DatasetError(f"{str(shard / member.name)!r} cannot be read from its shard ({error})") from error
+
+
+def _reason(error: DatasetError, path: Path) -> str:
+    """Why a video is unreadable: the error's message without the path it starts with."""
+    return str(error).removeprefix(f"{str(path)!r} ")
 
 
 def _list(bad: list[tuple[Path, str]]) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -51,9 +52,9 @@ def read_results(path: Path) -> list[dict]:
 
 def append_record(path: Path, record: dict) -> None:
     """Append one run's line to the results, on a line of its own even after a line torn by a crash."""
-    torn = path.is_file() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
-    with path.open("a") as file:
-        file.write(("\n" if torn else "") + json.dumps(record) + "\n")
+    with path.open("a+b") as file:
+        torn = file.tell() > 0 and file.seek(-1, os.SEEK_END) >= 0 and file.read(1) != b"\n"  # only the last byte is read
+        file.write((("\n" if torn else "") + json.dumps(record) + "\n").encode())
 
 
 def draw(records: list[dict], path: Path) -> None:
