@@ -1,7 +1,7 @@
 """Time of reproducing the bundled `toy` motion generator, projected from two short runs.
 
-A full reproduction (`python -m latentmotion_toyworld.reproduce`, 3,000 iterations) takes about
-30 CPU minutes. This script runs the same command twice with fewer iterations,
+A full reproduction (`python -m latentmotion_toyworld.reproduce`, 6,000 iterations) takes about
+60 CPU minutes. This script runs the same command twice with fewer iterations,
 each as a fresh process writing to a temporary folder (the bundled files are left alone), and
 splits the time into a fixed part (rendering the dataset, fitting the basis, start-up) and a part
 per iteration, from which it projects the full run.

@@ -1,6 +1,6 @@
 """Reproduce the ablation table of docs/toyworld.md: the method with one part removed, several seeds each.
 
-    python examples/toyworld/ablations.py --out ablations                  # everything: about 14 CPU hours
+    python examples/toyworld/ablations.py --out ablations                  # everything: about 25 CPU hours
     python examples/toyworld/ablations.py --out ablations --only no-residual --seeds 1
     python examples/toyworld/ablations.py --out ablations --figure docs/assets/ablations.png  # the docs' figure (matplotlib)
 
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="folder of the results (results.jsonl), runs and pipelines")
     parser.add_argument("--only", nargs="*", default=[], help="ablations to run (each with its full method); default all")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds 0, 1, ... per ablation")
-    parser.add_argument("--steps", type=int, help="training iterations per run (default the bundled recipe's: 3,000 in-domain, 6,000 cross-domain)")
+    parser.add_argument("--steps", type=int, help="training iterations per run (default the bundled recipe's, 6,000)")
     parser.add_argument("--train-videos", type=int, default=512, help="training videos rendered per run")
     parser.add_argument("--videos", type=int, default=1024, help=f"videos per evaluated set, at least {MIN_VIDEOS}")
     parser.add_argument("--untrained-seeds", type=int, default=5, help="untrained motion generators per evaluation")
