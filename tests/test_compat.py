@@ -22,5 +22,8 @@ def test_a_run_folder_of_version_0_1_resumes_where_it_stopped(mode, tmp_path):
     assert trainer.step == 2
     trainer.train()
     expected = load_file(run / "motion-at-step-4.safetensors")
+    # Equal up to float rounding: the file was written on another CPU, whose kernels sum in
+    # another order (with AVX-512 the weights differ by at most 2e-8); a resume that lost the
+    # random state, the optimiser's or the discriminators' would differ by far more.
     for key, value in trainer.motion.state_dict().items():
-        torch.testing.assert_close(value, expected[key], rtol=0, atol=0)
+        torch.testing.assert_close(value, expected[key], rtol=1e-5, atol=1e-6)

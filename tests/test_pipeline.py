@@ -329,8 +329,8 @@ def test_a_stream_of_chunks_joins_into_the_generated_videos(pipeline, interpolat
     assert len(whole) == 1 and torch.equal(whole[0], expected)  # one chunk: the same frames, bit for bit
     chunks = list(pipeline.generate_stream(3, 40, seed=4, interpolation=interpolation, batch_size=16, chunk_frames=11))
     assert [chunk.shape[1] for chunk in chunks] == [11] * (length // 11) + ([length % 11] if length % 11 else [])
-    # Other batches of the backend: equal up to float rounding.
-    torch.testing.assert_close(torch.cat(chunks, dim=1), expected, rtol=0, atol=1e-5)
+    # Other batches of the backend: equal up to float rounding (which varies with the CPU's vector width).
+    torch.testing.assert_close(torch.cat(chunks, dim=1), expected, rtol=0, atol=1e-4)
 
 
 @pytest.mark.usefixtures("one_thread")
