@@ -56,9 +56,10 @@ def train_config(*, image_variant: str, video_variant: str, data: str, steps: in
     - a smoothness prior on the steps ([smoothness_loss][latentmotion.losses.smoothness_loss];
       the paper has none): the decoder LSTM reads fresh noise at every step, and the video
       discriminator barely sees the jitter that follows. In-domain weight 100, with learning
-      rates twice the ones below and 3,000 iterations: two seeds of three met every target at 1,024 videos, where
-      weight 10 with 1,500 iterations left the trajectory distance at 0.52-0.57. Cross-domain
-      the strong prior sent 83% of the objects the same way, so weight 10 there;
+      rates twice the ones below and 3,000 iterations: two seeds of three met every target at
+      1,024 videos, where weight 10 with 1,500 iterations left the trajectory distance at
+      0.52-0.57. Cross-domain the strong prior sent 83% of the objects the same way, so weight
+      10 there;
     - discriminators that learn four times faster than the motion generator (the two time-scale
       update rule: `optim.d_lr` 4e-4 and `optim.lr` 1e-4 in-domain, 2e-4 and 5e-5 cross-domain)
       and a video discriminator that scores pairs of clips (`video_discriminator.pack` 2:
@@ -80,8 +81,8 @@ def train_config(*, image_variant: str, video_variant: str, data: str, steps: in
       0.62-0.65). With the average, all three seeds met the trajectory target (0.32-0.44) and two
       every target (docs/toyworld.md has the runs);
     - in-domain, 6,000 iterations instead of 3,000: at 3,000 the third seed moved 65% of its
-      objects one way (trajectory excess ratio 0.65); continued to 6,000, all three seeds met
-      every target (0.20-0.22);
+      objects one way (trajectory excess ratio 0.65); at 6,000 all three seeds meet every
+      target (0.20-0.24);
     - `STEPS` iterations: 6,000 in both modes (about 60 CPU minutes in-domain, 55 cross-domain).
 
     Args:
