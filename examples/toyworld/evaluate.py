@@ -5,8 +5,9 @@
 
 See latentmotion_toyworld.evaluate for the figures: motion distance (sliced Wasserstein-1 between
 tracked per-frame displacements, pixels per frame), trajectory distance (the same between whole
-videos' displacement sequences), speed spread, persistence, largest direction share and colour
-ACD, for the model, the same pipeline with freshly initialised motion weights (the recipe's
+videos' displacement sequences), direction distance (total variation between the shares of
+videos moving into each of 8 sectors of directions), speed spread, persistence and colour ACD,
+for the model, the same pipeline with freshly initialised motion weights (the recipe's
 initialisation, one per init seed), static videos and a random walk in the PCA basis with the
 model's step length. The headline of each figure is the model's excess over the real-vs-real
 floor as a fraction of the best untrained seed's excess (0: at the floor; 1: no better than

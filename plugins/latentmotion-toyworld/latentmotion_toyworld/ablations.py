@@ -89,7 +89,7 @@ ABLATIONS = {
 }
 """The ablations by name: the full method and one part removed at a time, in- and cross-domain."""
 
-FIGURES = ("trajectory_distance", "motion_distance", "colour_acd", "mean_speed", "speed_spread", "persistence", "direction_share")
+FIGURES = ("trajectory_distance", "motion_distance", "direction_distance", "colour_acd", "mean_speed", "speed_spread", "persistence")
 """The figures the table reports for every ablation."""
 
 

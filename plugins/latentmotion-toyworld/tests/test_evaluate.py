@@ -19,7 +19,9 @@ from latentmotion_toyworld.evaluate import (
     MotionInit,
     colour_acd,
     complete_videos,
+    direction_distance,
     direction_share,
+    direction_shares,
     evaluate,
     headline,
     motion_samples,
@@ -104,12 +106,36 @@ def test_persistence_is_the_net_displacement_over_the_path_length() -> None:
     assert math.isnan(persistence(steps[3:]))
 
 
-def test_direction_share_is_the_largest_sector_of_net_displacements() -> None:
+def test_direction_shares_count_net_displacements_per_sector_and_the_share_is_the_largest() -> None:
     # Net displacements at 0, 53, 6, 225 and 350 degrees: sectors 0, 1, 0, 5 and 0 of 45 degrees centred on +x, ...
     steps = torch.tensor([[[2.0, 0.0]], [[3.0, 4.0]], [[1.0, 0.1]], [[-1.0, -1.0]], [[5.0, -0.9]], [[0.0, 0.0]]])
+    assert direction_shares(steps).tolist() == pytest.approx([3 / 5, 1 / 5, 0, 0, 0, 1 / 5, 0, 0])
     assert direction_share(steps) == pytest.approx(3 / 5)
     assert direction_share(steps, n_sectors=2) == pytest.approx(4 / 5)  # the right half-plane holds four
-    assert math.isnan(direction_share(steps[5:]))
+    assert math.isnan(direction_share(steps[5:]))  # ... and the last did not move
+
+
+def test_direction_distance_is_the_total_variation_between_the_sectors_shares() -> None:
+    right, left, up_right = [[1.0, 0.0]], [[-1.0, 0.0]], [[1.0, 1.0]]
+    world = torch.tensor([right, left, right, left])  # half right, half left
+    assert direction_distance(world, world) == 0
+    assert direction_distance(torch.tensor([right, right, right, right]), world) == pytest.approx(0.5)
+    assert direction_distance(torch.tensor([up_right, up_right]), world) == pytest.approx(1.0)
+    # Shares (1/4 right, 1/4 left, 1/2 up-right) against (1/2, 1/2, 0): (1/4 + 1/4 + 1/2) / 2.
+    assert direction_distance(torch.tensor([right, left, up_right, up_right]), world) == pytest.approx(0.5)
+    assert math.isnan(direction_distance(torch.zeros(2, 1, 2), world))
+
+
+def test_the_direction_distance_tells_the_worlds_directions_from_as_large_a_share_of_another() -> None:
+    # What the largest share cannot tell: a set moving half its objects up-right, where the world's
+    # move right or left, has the world's largest share; one moving along the world's axis, a
+    # third of its objects elsewhere, has a smaller one but is the nearer to real.
+    right, left, up_right, down = [[1.0, 0.0]], [[-1.0, 0.0]], [[1.0, 1.0]], [[0.0, -1.0]]
+    world = torch.tensor([right, left] * 3)
+    wrong_way = torch.tensor([up_right, up_right, up_right, right, left, down])
+    world_axis = torch.tensor([right, right, left, left, up_right, down])
+    assert direction_share(wrong_way) == direction_share(world) > direction_share(world_axis)
+    assert direction_distance(world_axis, world) < direction_distance(wrong_way, world)
 
 
 def _square_video(colours: list[float | None]) -> torch.Tensor:
@@ -162,9 +188,11 @@ def test_evaluate_reports_every_set_and_the_real_floor(small_report: dict) -> No
     report = small_report
     assert set(report) == {"n_videos", "n_frames", "latent_step_norm", "reference", "real", "model", "static", "random_walk", "untrained", "headline"}
     assert report["reference"]["motion_distance"] == 0 and report["reference"]["trajectory_distance"] == 0
+    assert report["reference"]["direction_distance"] == 0
     assert report["static"]["mean_speed"] == 0 and report["static"]["colour_acd"] == 0
     assert report["static"]["mean_velocity"] == (0.0, 0.0)
     assert math.isnan(report["static"]["persistence"]) and math.isnan(report["static"]["direction_share"])
+    assert math.isnan(report["static"]["direction_distance"])
     assert report["real"]["persistence"] > 0.8  # objects keep their velocity but at a bounce
     assert report["real"]["speed_spread"] < 0.25 * report["real"]["mean_speed"]
     assert math.hypot(*report["real"]["mean_velocity"]) < 0.5 * report["real"]["mean_speed"]  # no preferred direction
@@ -202,8 +230,8 @@ def test_the_targets_are_half_the_untrained_excess_and_one_and_a_half_times_the_
     assert not any(missed.values())
     assert not targets(_report(ratio=math.nan, model_acd=1.0, real_acd=2.0))["persistence_excess_ratio"]  # no comparison, no pass
     report = _report(ratio=0.1, model_acd=1.0, real_acd=2.0)
-    report["headline"]["direction_share"]["excess_ratio"] = 0.7
-    assert [name for name, met in targets(report).items() if not met] == ["direction_share_excess_ratio"]
+    report["headline"]["direction_distance"]["excess_ratio"] = 0.7
+    assert [name for name, met in targets(report).items() if not met] == ["direction_distance_excess_ratio"]
 
 
 def test_evaluate_rejects_a_world_the_pipeline_cannot_be_compared_with() -> None:
@@ -282,7 +310,7 @@ def test_an_untrained_seeds_figures_do_not_depend_on_how_many_seeds_run(small_re
 
 def _figures(distance: float, speed: float) -> dict:
     """Headline figures with one distance and one value set, the others 0."""
-    return {"motion_distance": distance, "trajectory_distance": 0.0, "colour_acd": 0.0, "mean_speed": speed, "speed_spread": 0.0, "persistence": 0.0, "direction_share": 0.0}
+    return {"motion_distance": distance, "trajectory_distance": 0.0, "colour_acd": 0.0, "mean_speed": speed, "speed_spread": 0.0, "persistence": 0.0, "direction_distance": 0.0}
 
 
 def test_the_headline_is_the_models_excess_over_the_floor_as_a_fraction_of_the_best_untrained_seeds() -> None:
