@@ -113,7 +113,7 @@ class VideoWriter:
     moves it into place, [discard][latentmotion.video.VideoWriter.discard] removes it. As a
     context manager, the writer closes when the block succeeds and discards when it raises.
     [write_video][latentmotion.video.write_video] writes through it, so a video written in
-    pieces and one written whole are the same file.
+    pieces and one written whole decode to the same frames.
 
         with VideoWriter("long.mp4", fps=10) as writer:
             for frames in pipeline.generate_stream(1, 100_000):   # [1, t, 3, H, W] at a time
@@ -186,7 +186,10 @@ class VideoWriter:
         pixels = rearrange(to_uint8(frames), "t c h w -> t h w c").contiguous().numpy()  # [t, H, W, 3] uint8
         for frame in pixels:
             if self._stream is not None:
-                self._file.mux(self._stream.encode(av.VideoFrame.from_ndarray(_even(frame), format="rgb24")))
+                # Converted to yuv420p here rather than left to the encoder: PyAV's conversion
+                # inside `encode` made x264 write other bytes for the same frames now and then.
+                yuv = av.VideoFrame.from_ndarray(_even(frame), format="rgb24").reformat(format="yuv420p")
+                self._file.mux(self._stream.encode(yuv))
             else:
                 self._file.write(_gif_frame(frame, fps=self.fps))
         self.n_frames += len(pixels)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import typer
+from einops import reduce
 from huggingface_hub import HfApi
 from huggingface_hub.hf_api import CommitInfo
 from PIL import Image
@@ -24,7 +25,7 @@ from latentmotion.inversion import psnr
 from latentmotion.motion import MotionConfig, MotionGenerator
 from latentmotion.pipeline import LatentMotionPipeline, truncate_content
 from latentmotion.plugins import pm
-from latentmotion.video import count_frames, read_image, to_uint8
+from latentmotion.video import count_frames, read_image, read_video, to_uint8
 
 runner = CliRunner()
 
@@ -812,11 +813,15 @@ def test_a_long_video_is_streamed_to_its_file_a_chunk_at_a_time(pipeline, pipeli
     # float rounding, since they render in other batches (as in test_pipeline's stream test).
     streamed = torch.cat(written)
     torch.testing.assert_close(streamed, pipeline.generate(1, 150, seed=0)[0], rtol=0, atol=1e-4)
-    # The file is what writing those frames whole gives, byte for byte. (Compared decoded with the
+    # The file decodes to what writing those frames whole gives, frame by frame. (Compared with the
     # whole render instead, one pixel rounded to the next 8-bit level moves a lossy codec's output
-    # as much as a dropped frame does.)
+    # as much as a dropped frame does.) GIF is lossless; x264 is not byte-reproducible on frames
+    # of 16 x 16 pixels (seen: up to 1.1 levels of 255 on average in a frame), so an mp4 frame may
+    # differ by 2 levels on average: a frame out of place differs by far more.
     write_video(tmp_path / f"whole{suffix}", streamed, fps=pipeline.fps)
-    assert (tmp_path / f"long{suffix}").read_bytes() == (tmp_path / f"whole{suffix}").read_bytes()
+    long, whole = (read_video(tmp_path / name).float() for name in (f"long{suffix}", f"whole{suffix}"))  # [T, H, W, 3]
+    error = reduce((long - whole).abs(), "t h w c -> t", "mean")
+    assert error.max() <= (0 if suffix == ".gif" else 2), error
 
 
 @pytest.mark.usefixtures("one_thread")
