@@ -1,6 +1,6 @@
 """Reproduce the ablation table of docs/toyworld.md: the method with one part removed, several seeds each.
 
-    python examples/toyworld/ablations.py --out ablations                  # everything: about 25 CPU hours
+    python examples/toyworld/ablations.py --out ablations                  # everything: about 20 CPU hours
     python examples/toyworld/ablations.py --out ablations --only no-residual --seeds 1
     python examples/toyworld/ablations.py --out ablations --figure docs/assets/ablations.png  # the docs' figure (matplotlib)
 
